@@ -1,0 +1,367 @@
+"""The daemon's JSON config: the original failover's format, validated with voluptuous.
+
+Accepted top levels (the first two are the original failover's, unchanged):
+
+* a list of router objects;
+* a single router object;
+* an object with a `virtual_routers` list and global settings.
+
+Every error names its place (`virtual_routers[1].vrid`) and says what is wrong in
+words, all errors are reported at once, and an invalid file yields no `Config` at all.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from ipaddress import AddressValueError, IPv4Address, IPv4Interface, NetmaskValueError
+from pathlib import Path
+from typing import Any
+
+import voluptuous as vol
+
+from failover.protocol.packet import MAX_ADDRESSES, AuthType
+
+DEFAULT_CONFIG_PATH = Path("/etc/failover/vrrp-config.json")
+DEFAULT_CONTROL_SOCKET = "/run/failover/failover.sock"
+AUTH_PASSWORD_MAX = 8  # RFC 3768 5.3.10: 8 octets of Authentication Data
+IFNAME_RE = re.compile(r"^[^\s/:]{1,15}$")  # IFNAMSIZ - 1, no slash/colon/space
+
+
+@dataclass(frozen=True, slots=True)
+class RouterConfig:
+    """One virtual router, as configured."""
+
+    name: str
+    vrid: int
+    interface: str
+    addresses: tuple[IPv4Interface, ...]
+    priority: int = 100
+    advert_interval: int = 1
+    preempt_mode: bool = True
+    preempt_delay: float = 0.0
+    auth_type: int = AuthType.NONE
+    auth_password: bytes = b""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Process-wide settings (object form only; defaults otherwise)."""
+
+    control_socket: str = DEFAULT_CONTROL_SOCKET
+    garp_repeat: int = 3
+    garp_delay: float = 0.2
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    routers: tuple[RouterConfig, ...]
+    settings: Settings = Settings()
+    warnings: tuple[str, ...] = ()
+
+
+class ConfigError(Exception):
+    """The config is invalid; `errors` lists every problem, each with its place."""
+
+    def __init__(self, errors: list[str]) -> None:
+        super().__init__("\n".join(errors))
+        self.errors = errors
+
+
+# -- value validators (each raises vol.Invalid with a user-facing message) -------------
+
+
+def _integer(lo: int, hi: int) -> Callable[[Any], int]:
+    def check(value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise vol.Invalid(f"must be a whole number (got {json.dumps(value)})")
+        if value < lo:
+            raise vol.Invalid(f"must be at least {lo} (got {value})")
+        if value > hi:
+            raise vol.Invalid(f"must be at most {hi} (got {value})")
+        return value
+
+    return check
+
+
+def _number(lo: float, hi: float) -> Callable[[Any], float]:
+    def check(value: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise vol.Invalid(f"must be a number (got {json.dumps(value)})")
+        if not lo <= value <= hi:
+            raise vol.Invalid(f"must be between {lo:g} and {hi:g} (got {value})")
+        return float(value)
+
+    return check
+
+
+def _boolean(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise vol.Invalid(f"must be true or false (got {json.dumps(value)})")
+    return value
+
+
+def _string(value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise vol.Invalid(f"must be a non-empty string (got {json.dumps(value)})")
+    return value
+
+
+def _interface_name(value: Any) -> str:
+    name = _string(value)
+    if not IFNAME_RE.match(name):
+        raise vol.Invalid(f"is not a valid interface name (got {json.dumps(value)})")
+    return name
+
+
+def _vip(value: Any) -> IPv4Interface:
+    """A virtual address in CIDR form, `a.b.c.d/len`."""
+    if not isinstance(value, str) or "/" not in value:
+        raise vol.Invalid(
+            f"must be an IPv4 address with prefix length, e.g. 192.0.2.10/24 "
+            f"(got {json.dumps(value)})"
+        )
+    try:
+        iface = IPv4Interface(value)
+    except (AddressValueError, NetmaskValueError, ValueError) as err:
+        raise vol.Invalid(f"is not an IPv4 address/prefix ({err})") from None
+    ip, net = iface.ip, iface.network
+    if ip.is_multicast or ip.is_loopback or ip.is_unspecified or ip.is_link_local:
+        raise vol.Invalid(f"{ip} cannot be a virtual address")
+    if net.prefixlen < 31 and ip in (net.network_address, net.broadcast_address):
+        raise vol.Invalid(f"{ip} is the network or broadcast address of {net}")
+    return iface
+
+
+def _vip_list(value: Any) -> tuple[IPv4Interface, ...]:
+    if not isinstance(value, list) or not value:
+        raise vol.Invalid("must be a non-empty list of addresses like 192.0.2.10/24")
+    if len(value) > MAX_ADDRESSES:
+        raise vol.Invalid(
+            f"at most {MAX_ADDRESSES} addresses fit one advertisement (got {len(value)})"
+        )
+    errors = []
+    out = []
+    for i, item in enumerate(value):
+        try:
+            out.append(_vip(item))
+        except vol.Invalid as err:
+            errors.append(vol.Invalid(err.msg, path=[i]))
+    if errors:
+        raise vol.MultipleInvalid(errors)
+    ips = [a.ip for a in out]
+    dupes = sorted({str(ip) for ip in ips if ips.count(ip) > 1})
+    if dupes:
+        raise vol.Invalid(f"lists {', '.join(dupes)} more than once")
+    return tuple(out)
+
+
+def _auth_type(value: Any) -> int:
+    names = {"none": AuthType.NONE, "simple": AuthType.SIMPLE, "pass": AuthType.SIMPLE}
+    if isinstance(value, str) and value.lower() in names:
+        return int(names[value.lower()])
+    raise vol.Invalid(
+        f'must be "none" or "simple" (RFC 3768 5.3.6; got {json.dumps(value)}); '
+        "IP Authentication Header is not part of VRRPv2 since RFC 3768"
+    )
+
+
+def _password(value: Any) -> bytes:
+    if not isinstance(value, str) or not value:
+        raise vol.Invalid("must be a non-empty string")
+    raw = value.encode()
+    if len(raw) > AUTH_PASSWORD_MAX:
+        raise vol.Invalid(
+            f"must be at most {AUTH_PASSWORD_MAX} bytes, the size of the "
+            f"Authentication Data field (got {len(raw)})"
+        )
+    return raw
+
+
+def _version(value: Any) -> int:
+    if value == 2 and not isinstance(value, bool):
+        return 2
+    if value == 3:
+        raise vol.Invalid("VRRPv3 is not supported yet; use 2")
+    raise vol.Invalid(f"must be 2 (got {json.dumps(value)})")
+
+
+ROUTER_SCHEMA = vol.Schema(
+    {
+        vol.Optional("name"): _string,
+        vol.Required("vrid"): _integer(1, 255),
+        vol.Required("interface_name"): _interface_name,
+        vol.Required("ip_addresses"): _vip_list,
+        vol.Optional("priority", default=100): _integer(1, 255),
+        vol.Optional("advert_interval", default=1): _integer(1, 255),
+        vol.Optional("preempt_mode", default=True): _boolean,
+        vol.Optional("preempt_delay", default=0): _number(0, 3600),
+        vol.Optional("auth_type", default="none"): _auth_type,
+        vol.Optional("auth_password"): _password,
+        vol.Optional("version", default=2): _version,
+    }
+)
+
+SETTINGS_SCHEMA = {
+    vol.Optional("control_socket", default=DEFAULT_CONTROL_SOCKET): _string,
+    vol.Optional("garp_repeat", default=3): _integer(1, 100),
+    vol.Optional("garp_delay", default=0.2): _number(0, 60),
+}
+
+
+# -- error wording ---------------------------------------------------------------------
+
+
+def _place(prefix: str, path: list[Any]) -> str:
+    out = prefix
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def _describe(prefix: str, err: vol.Invalid) -> str:
+    msg = err.msg
+    if msg == "required key not provided":
+        msg = "is required"
+    elif msg == "extra keys not allowed":
+        msg = "is not a known key (see the README's config reference)"
+    elif msg.startswith("expected a dictionary"):
+        msg = "must be an object"
+    return f"{_place(prefix, list(err.path))}: {msg}"
+
+
+def _errors(prefix: str, err: vol.Invalid) -> list[str]:
+    if isinstance(err, vol.MultipleInvalid):
+        return [line for e in err.errors for line in _errors(prefix, e)]
+    return [_describe(prefix, err)]
+
+
+# -- parsing ---------------------------------------------------------------------------
+
+
+def parse(data: Any) -> Config:
+    """Validate decoded JSON and build a `Config`, or raise `ConfigError` with all errors."""
+    errors: list[str] = []
+    settings = Settings()
+    prefix_of: Callable[[int], str]
+    if isinstance(data, list):
+        items, prefix_of = data, lambda i: f"[{i}]"
+    elif isinstance(data, dict) and "virtual_routers" in data:
+        rest = {k: v for k, v in data.items() if k != "virtual_routers"}
+        try:
+            top = vol.Schema(SETTINGS_SCHEMA)(rest)
+            settings = Settings(
+                control_socket=top["control_socket"],
+                garp_repeat=top["garp_repeat"],
+                garp_delay=top["garp_delay"],
+            )
+        except vol.Invalid as err:
+            errors.extend(_errors("", err))
+        items = data["virtual_routers"]
+        if not isinstance(items, list):
+            raise ConfigError([*errors, "virtual_routers: must be a list of virtual routers"])
+        prefix_of = lambda i: f"virtual_routers[{i}]"  # noqa: E731
+    elif isinstance(data, dict):
+        items, prefix_of = [data], lambda i: ""
+    else:
+        raise ConfigError(["(top level): must be a list of virtual routers or an object"])
+    if not items:
+        where = "virtual_routers" if isinstance(data, dict) else "(top level)"
+        raise ConfigError([f"{where}: must list at least one virtual router"])
+
+    routers: list[tuple[str, RouterConfig]] = []
+    for i, item in enumerate(items):
+        prefix = prefix_of(i)
+        try:
+            r = ROUTER_SCHEMA(item)
+        except vol.Invalid as err:
+            errors.extend(_errors(prefix, err))
+            continue
+        if r["auth_type"] == AuthType.SIMPLE and "auth_password" not in r:
+            errors.append(f"{_place(prefix, ['auth_password'])}: is required with simple auth")
+            continue
+        if r["auth_type"] == AuthType.NONE and "auth_password" in r:
+            errors.append(
+                f'{_place(prefix, ["auth_password"])}: set auth_type to "simple" to use it'
+            )
+            continue
+        routers.append(
+            (
+                prefix,
+                RouterConfig(
+                    name=r.get("name") or f"VR_{r['vrid']}_{r['interface_name']}",
+                    vrid=r["vrid"],
+                    interface=r["interface_name"],
+                    addresses=r["ip_addresses"],
+                    priority=r["priority"],
+                    advert_interval=r["advert_interval"],
+                    preempt_mode=r["preempt_mode"],
+                    preempt_delay=r["preempt_delay"],
+                    auth_type=r["auth_type"],
+                    auth_password=r.get("auth_password", b""),
+                ),
+            )
+        )
+    errors.extend(_cross_check(routers))
+    if errors:
+        raise ConfigError(errors)
+    return Config(tuple(r for _, r in routers), settings, tuple(_warnings(routers)))
+
+
+def _cross_check(routers: list[tuple[str, RouterConfig]]) -> list[str]:
+    """Rules across routers: unique names, unique VRID per interface."""
+    errors = []
+    names: dict[str, str] = {}
+    slots: dict[tuple[str, int], str] = {}
+    for prefix, r in routers:
+        if r.name in names:
+            errors.append(
+                f"{_place(prefix, ['name'])}: {r.name!r} is already used by {names[r.name]}"
+            )
+        names.setdefault(r.name, prefix or "(top level)")
+        key = (r.interface, r.vrid)
+        if key in slots:
+            errors.append(
+                f"{_place(prefix, ['vrid'])}: vrid {r.vrid} on {r.interface} is already "
+                f"used by {slots[key]}"
+            )
+        slots.setdefault(key, prefix or "(top level)")
+    return errors
+
+
+def _warnings(routers: list[tuple[str, RouterConfig]]) -> list[str]:
+    """Legal but suspicious: the same address in two virtual routers on one interface."""
+    out = []
+    seen: dict[tuple[str, IPv4Address], str] = {}
+    for prefix, r in routers:
+        for a in r.addresses:
+            other = seen.setdefault((r.interface, a.ip), r.name)
+            if other != r.name:
+                out.append(
+                    f"{_place(prefix, ['ip_addresses'])}: {a.ip} on {r.interface} is also "
+                    f"in {other}; whichever router is master last owns it"
+                )
+    return out
+
+
+def parse_text(text: str) -> Config:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ConfigError(
+            [f"line {err.lineno} column {err.colno}: invalid JSON: {err.msg}"]
+        ) from None
+    return parse(data)
+
+
+def load(path: str | Path = DEFAULT_CONFIG_PATH) -> Config:
+    """Read and validate a config file; raise `ConfigError` on any problem."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as err:
+        raise ConfigError([f"{path}: cannot read: {err.strerror or err}"]) from None
+    except UnicodeDecodeError:
+        raise ConfigError([f"{path}: not UTF-8 text"]) from None
+    return parse_text(text)

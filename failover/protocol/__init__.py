@@ -1,0 +1,1 @@
+"""Sans-IO VRRP protocol core: no sockets, no asyncio, no clock reads."""

@@ -1,0 +1,247 @@
+"""One virtual router's state machine (RFC 3768 section 6), sans-IO.
+
+Inputs are `start`, `stop`, `receive` (an accepted advertisement and its sender's
+primary address) and `expire` (a timer deadline reached), each with `now` in seconds
+on any monotonic clock. Outputs are lists of actions; `next_deadline()` tells the
+caller when to call `expire` next. The object never reads a clock or touches a socket.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from ipaddress import IPv4Address, IPv4Interface
+
+from failover.config import RouterConfig
+from failover.protocol.packet import Advertisement
+from failover.protocol.receive import ReceivePolicy
+
+# asyncio may run a timer callback up to its clock resolution early; a deadline that
+# is this close counts as reached, so the caller never has to re-arm for a sliver.
+TIMER_SLACK = 0.001
+
+
+class State(StrEnum):
+    """RFC 3768 6.4: the three states."""
+
+    INITIALIZE = "INITIALIZE"
+    BACKUP = "BACKUP"
+    MASTER = "MASTER"
+
+
+@dataclass(frozen=True, slots=True)
+class SendAdvert:
+    """Send one advertisement with this priority (0 on shutdown)."""
+
+    priority: int
+
+
+@dataclass(frozen=True, slots=True)
+class AddAddresses:
+    addresses: tuple[IPv4Interface, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RemoveAddresses:
+    addresses: tuple[IPv4Interface, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SendGratuitousArp:
+    """RFC 3768 6.4.1/6.4.2: broadcast a gratuitous ARP for each address."""
+
+    addresses: tuple[IPv4Address, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class StateChanged:
+    old: State
+    new: State
+    reason: str
+
+
+Action = SendAdvert | AddAddresses | RemoveAddresses | SendGratuitousArp | StateChanged
+
+
+def skew_time(priority: int) -> float:
+    """RFC 3768 6.1: Skew_Time = (256 - Priority) / 256 seconds."""
+    return (256 - priority) / 256
+
+
+def master_down_interval(priority: int, advert_interval: float) -> float:
+    """RFC 3768 6.1: Master_Down_Interval = 3 * Advertisement_Interval + Skew_Time."""
+    return 3 * advert_interval + skew_time(priority)
+
+
+class VirtualRouter:
+    """RFC 3768 section 6 for one (interface, VRID)."""
+
+    def __init__(self, config: RouterConfig, primary_ip: IPv4Address) -> None:
+        self.config = config
+        self.primary_ip = primary_ip
+        self.state = State.INITIALIZE
+        self.state_since: float | None = None
+        self.master_ip: IPv4Address | None = None
+        self.master_priority: int | None = None
+        self._deadline: float | None = None
+        self._lower_since: float | None = None  # preempt_delay: first lower-priority advert
+
+    # -- derived values -------------------------------------------------------------
+    @property
+    def skew_time(self) -> float:
+        return skew_time(self.config.priority)
+
+    @property
+    def master_down_interval(self) -> float:
+        return master_down_interval(self.config.priority, self.config.advert_interval)
+
+    def receive_policy(self) -> ReceivePolicy:
+        """What RFC 3768 7.1 checks against for this router."""
+        c = self.config
+        return ReceivePolicy(
+            priority=c.priority,
+            advert_interval=c.advert_interval,
+            addresses=frozenset(a.ip for a in c.addresses),
+            auth_type=c.auth_type,
+            auth_data=c.auth_password,
+        )
+
+    def advertisement(self, priority: int | None = None) -> Advertisement:
+        """The advertisement this router sends (RFC 3768 5.3)."""
+        c = self.config
+        return Advertisement(
+            vrid=c.vrid,
+            priority=c.priority if priority is None else priority,
+            addresses=tuple(a.ip for a in c.addresses),
+            advert_interval=c.advert_interval,
+            auth_type=c.auth_type,
+            auth_data=c.auth_password,
+        )
+
+    def next_deadline(self) -> float | None:
+        """When `expire` must next be called: Adver_Timer or Master_Down_Timer."""
+        return self._deadline
+
+    # -- inputs -----------------------------------------------------------------------
+    def start(self, now: float) -> list[Action]:
+        """RFC 3768 6.4.1: the Startup event in Initialize."""
+        if self.state is not State.INITIALIZE:
+            return []
+        if self.config.priority == 255:
+            # 6.4.1: the address owner sends an advert, broadcasts a gratuitous ARP,
+            # arms the Adver_Timer and becomes Master.
+            return self._become_master(now, "address owner (priority 255)")
+        # 6.4.1: else Master_Down_Timer = Master_Down_Interval, go Backup.
+        return self._become_backup(now, "startup")
+
+    def stop(self, now: float) -> list[Action]:
+        """RFC 3768 6.4.2/6.4.3: the Shutdown event."""
+        if self.state is State.MASTER:
+            # 6.4.3: cancel the Adver_Timer, send an advert with priority 0,
+            # transition to Initialize (and give the addresses up).
+            actions: list[Action] = [
+                SendAdvert(0),
+                RemoveAddresses(self.config.addresses),
+            ]
+            return actions + self._enter(State.INITIALIZE, now, "shutdown", None)
+        if self.state is State.BACKUP:
+            # 6.4.2: cancel the Master_Down_Timer, transition to Initialize.
+            return self._enter(State.INITIALIZE, now, "shutdown", None)
+        return []
+
+    def receive(self, advert: Advertisement, source: IPv4Address, now: float) -> list[Action]:
+        """An advertisement that passed `receive.validate` (RFC 3768 7.1)."""
+        if self.state is State.BACKUP:
+            return self._backup_receive(advert, source, now)
+        if self.state is State.MASTER:
+            return self._master_receive(advert, source, now)
+        return []
+
+    def expire(self, now: float) -> list[Action]:
+        """The armed timer's deadline has been reached (or not yet: then nothing)."""
+        if self._deadline is None or now + TIMER_SLACK < self._deadline:
+            return []
+        if self.state is State.MASTER:
+            # 6.4.3: Adver_Timer fires: send an advert, reset the Adver_Timer.
+            self._deadline = now + self.config.advert_interval
+            return [SendAdvert(self.config.priority)]
+        if self.state is State.BACKUP:
+            # 6.4.2: Master_Down_Timer fires: advert, gratuitous ARP, go Master.
+            return self._become_master(now, "master down timer expired")
+        return []
+
+    # -- RFC 3768 6.4.2 ------------------------------------------------------------------
+    def _backup_receive(
+        self, advert: Advertisement, source: IPv4Address, now: float
+    ) -> list[Action]:
+        if advert.priority == 0:
+            # 6.4.2: the master left: Master_Down_Timer = Skew_Time.
+            self._deadline = now + self.skew_time
+            self.master_ip = None
+            self.master_priority = None
+            return []
+        lower = advert.priority < self.config.priority
+        if lower and self.config.preempt_mode and not self._preempt_delayed(now):
+            # 6.4.2: preempt on and a lower priority: discard; Master_Down expires.
+            return []
+        if not lower:
+            self._lower_since = None
+        # 6.4.2: preempt off, or priority >= ours: reset Master_Down_Timer.
+        self._deadline = now + self.master_down_interval
+        self.master_ip = source
+        self.master_priority = advert.priority
+        return []
+
+    def _preempt_delayed(self, now: float) -> bool:
+        """preempt_delay: accept a lower-priority master until it has lasted this long."""
+        if self.config.preempt_delay <= 0:
+            return False
+        if self._lower_since is None:
+            self._lower_since = now
+        return now - self._lower_since < self.config.preempt_delay
+
+    # -- RFC 3768 6.4.3 ------------------------------------------------------------------
+    def _master_receive(
+        self, advert: Advertisement, source: IPv4Address, now: float
+    ) -> list[Action]:
+        if advert.priority == 0:
+            # 6.4.3: another router left: send an advert at once, reset Adver_Timer.
+            self._deadline = now + self.config.advert_interval
+            return [SendAdvert(self.config.priority)]
+        higher = advert.priority > self.config.priority
+        tie_lost = advert.priority == self.config.priority and source > self.primary_ip
+        if higher or tie_lost:
+            # 6.4.3: cancel Adver_Timer, Master_Down_Timer = Master_Down_Interval, Backup.
+            why = "higher priority" if higher else "equal priority, greater primary IP"
+            actions: list[Action] = [RemoveAddresses(self.config.addresses)]
+            actions += self._become_backup(
+                now, f"{why} advert from {source} (priority {advert.priority})"
+            )
+            self.master_ip = source
+            self.master_priority = advert.priority
+            return actions
+        return []  # 6.4.3: else discard.
+
+    # -- transitions -----------------------------------------------------------------------
+    def _become_master(self, now: float, reason: str) -> list[Action]:
+        actions = self._enter(State.MASTER, now, reason, now + self.config.advert_interval)
+        self.master_ip = self.primary_ip
+        self.master_priority = self.config.priority
+        return [
+            *actions,
+            SendAdvert(self.config.priority),
+            AddAddresses(self.config.addresses),
+            SendGratuitousArp(tuple(a.ip for a in self.config.addresses)),
+        ]
+
+    def _become_backup(self, now: float, reason: str) -> list[Action]:
+        return self._enter(State.BACKUP, now, reason, now + self.master_down_interval)
+
+    def _enter(self, new: State, now: float, reason: str, deadline: float | None) -> list[Action]:
+        old, self.state = self.state, new
+        self.state_since = now
+        self._deadline = deadline
+        self._lower_since = None
+        self.master_ip = None
+        self.master_priority = None
+        return [StateChanged(old, new, reason)]

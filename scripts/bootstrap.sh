@@ -10,7 +10,7 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 2
 fi
 
-debs=(iproute2 iputils-ping nftables keepalived frr tshark python3-venv)
+debs=(iproute2 iputils-ping nftables keepalived frr tshark)
 missing=()
 for p in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

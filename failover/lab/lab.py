@@ -1,0 +1,276 @@
+"""A LAN in network namespaces: a bridge, router hosts r1..rN and a client.
+
+    with Lab(routers=2) as lab:
+        lab.run(lab.client, ["ping", "-c1", "192.0.2.1"])
+
+Every host is its own namespace with `eth0` on the LAN (and `eth1` on a second LAN when
+asked), plugged by a veth into a bridge in a "switch" namespace. Only documentation
+addresses are used: routers 192.0.2.1..N, the client 192.0.2.100; the second LAN is
+198.51.100.0/24 with the same host numbers. Teardown is complete on every exit path.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+from pathlib import Path
+from typing import Any
+
+from pyroute2 import IPRoute
+
+from failover.lab import guard, netns
+from failover.lab.naming import make_prefix
+from failover.lab.probe import Pinger
+from failover.lab.procs import Proc, stop_all
+
+
+@dataclass(frozen=True, slots=True)
+class Lan:
+    bridge: str
+    ifname: str
+    network: IPv4Network
+
+    def address(self, host_number: int) -> IPv4Interface:
+        return IPv4Interface((self.network.network_address + host_number, self.network.prefixlen))
+
+
+LANS = (
+    Lan("br0", "eth0", IPv4Network("192.0.2.0/24")),
+    Lan("br1", "eth1", IPv4Network("198.51.100.0/24")),
+)
+DEFAULT_VIP = IPv4Interface("192.0.2.254/24")
+CLIENT_NUMBER = 100
+LOSS_TABLE = "failover_lab"
+
+
+@dataclass(slots=True)
+class Host:
+    """One namespaced host: `name` (r1, client, switch), its namespace and addresses."""
+
+    name: str
+    ns: str
+    addresses: dict[str, IPv4Interface] = field(default_factory=dict)  # ifname -> address
+    ports: dict[str, str] = field(default_factory=dict)  # ifname -> bridge port
+
+    @property
+    def ip(self) -> IPv4Address:
+        """The primary address on the first LAN."""
+        return self.addresses[LANS[0].ifname].ip
+
+    def argv(self, argv: list[str]) -> list[str]:
+        """`argv` wrapped to run in this host's namespace."""
+        return netns.exec_argv(self.ns, argv)
+
+
+class LabError(RuntimeError):
+    """The lab could not be built or a lab command failed."""
+
+
+class Lab:
+    """A namespaced LAN; use as a context manager (or call `up()` and `close()`)."""
+
+    def __init__(
+        self, routers: int = 2, lans: int = 1, client: bool = True, keep_dir: bool = False
+    ) -> None:
+        if not 1 <= routers <= 99:
+            raise ValueError("routers must be between 1 and 99")
+        if not 1 <= lans <= len(LANS):
+            raise ValueError(f"lans must be between 1 and {len(LANS)}")
+        self.prefix = make_prefix()
+        self.lans = LANS[:lans]
+        self.keep_dir = keep_dir
+        self.switch = Host("switch", self.prefix + "sw")
+        self.routers = [Host(f"r{i}", f"{self.prefix}r{i}") for i in range(1, routers + 1)]
+        self.client = Host("client", self.prefix + "client") if client else None
+        self.hosts = {h.name: h for h in self.routers}
+        if self.client:
+            self.hosts["client"] = self.client
+        self.dir = Path()
+        self.procs: list[Proc] = []
+        self._pingers: list[Pinger] = []
+        self._ipr: dict[str, Any] = {}
+        self._created: list[str] = []
+        self._open = False
+
+    # -- life cycle -----------------------------------------------------------------
+
+    def __enter__(self) -> Lab:
+        return self.up()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def up(self) -> Lab:
+        """Build the LAN (once); on any failure, tear down what was built and re-raise."""
+        if self._open:
+            return self
+        reason = netns.unavailable()
+        if reason:
+            raise LabError(f"cannot build a lab: {reason}")
+        guard.install()
+        guard.register(id(self), self.close)
+        self._open = True
+        try:
+            self.dir = Path(tempfile.mkdtemp(prefix=self.prefix))
+            self._make_ns(self.switch)
+            sw = self.ipr(self.switch)
+            for lan in self.lans:
+                sw.link("add", ifname=lan.bridge, kind="bridge", br_mcast_snooping=0)
+                sw.link("set", index=sw.link_lookup(ifname=lan.bridge)[0], state="up")
+            for host in self.hosts.values():
+                self._make_ns(host)
+                number = CLIENT_NUMBER if host is self.client else int(host.name[1:])
+                for i, lan in enumerate(self.lans):
+                    self._plug(host, lan, f"{host.name}-{i}", lan.address(number))
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def _make_ns(self, host: Host) -> None:
+        netns.create(host.ns)
+        self._created.append(host.ns)
+        ipr = self.ipr(host)
+        ipr.link("set", index=ipr.link_lookup(ifname="lo")[0], state="up")
+
+    def _plug(self, host: Host, lan: Lan, port: str, address: IPv4Interface) -> None:
+        sw, ipr = self.ipr(self.switch), self.ipr(host)
+        sw.link("add", ifname=port, kind="veth", peer={"ifname": lan.ifname, "net_ns_fd": host.ns})
+        bridge = sw.link_lookup(ifname=lan.bridge)[0]
+        sw.link("set", index=sw.link_lookup(ifname=port)[0], master=bridge, state="up")
+        index = ipr.link_lookup(ifname=lan.ifname)[0]
+        ipr.addr("add", index=index, address=str(address.ip), prefixlen=address.network.prefixlen)
+        ipr.link("set", index=index, state="up")
+        host.addresses[lan.ifname] = address
+        host.ports[lan.ifname] = port
+
+    def close(self) -> None:
+        """Tear everything down: processes, namespaces, temp dir. Idempotent."""
+        if not self._open:
+            return
+        try:
+            with guard.signals_deferred():
+                self._teardown()
+        finally:
+            guard.unregister(id(self))
+            guard.uninstall()
+
+    def _teardown(self) -> None:
+        self._open = False
+        for pinger in self._pingers:
+            pinger.stop()
+        stop_all(self.procs)
+        for ipr in self._ipr.values():
+            ipr.close()
+        self._ipr.clear()
+        for ns in reversed(self._created):
+            netns.kill_all(ns)
+            netns.remove(ns)
+        self._created.clear()
+        if not self.keep_dir and self.dir != Path():
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    # -- hosts and processes --------------------------------------------------------
+
+    def host(self, host: Host | str) -> Host:
+        if isinstance(host, Host):
+            return host
+        return self.switch if host == "switch" else self.hosts[host]
+
+    def ipr(self, host: Host | str) -> Any:
+        """A netlink (pyroute2 IPRoute) handle inside the host's namespace, kept open."""
+        ns = self.host(host).ns
+        if ns not in self._ipr:
+            self._ipr[ns] = IPRoute(netns=ns)
+        return self._ipr[ns]
+
+    def run(
+        self, host: Host | str, argv: list[str], check: bool = True, timeout: float = 60.0
+    ) -> subprocess.CompletedProcess[str]:
+        """Run a command to completion in a host's namespace; output captured as text."""
+        done = subprocess.run(
+            self.host(host).argv(argv), capture_output=True, text=True, timeout=timeout
+        )
+        if check and done.returncode != 0:
+            raise LabError(
+                f"{' '.join(argv)} in {self.host(host).name} exited {done.returncode}: "
+                f"{(done.stderr or done.stdout).strip()}"
+            )
+        return done
+
+    def start(self, host: Host | str, argv: list[str], name: str | None = None) -> Proc:
+        """Start a long-running process in a host's namespace; stopped at teardown."""
+        h = self.host(host)
+        name = name or f"{h.name}-{Path(argv[0]).name}"
+        taken = {p.name for p in self.procs}
+        unique, n = name, 1
+        while unique in taken:
+            n += 1
+            unique = f"{name}.{n}"
+        proc = Proc(unique, h.argv(argv), self.dir / f"{unique}.log")
+        self.procs.append(proc)
+        return proc
+
+    def path(self, name: str) -> Path:
+        """A file path in this lab's temp dir."""
+        return self.dir / name
+
+    # -- the LAN --------------------------------------------------------------------
+
+    def _port(self, host: Host | str, lan: int) -> int:
+        sw = self.ipr(self.switch)
+        return int(sw.link_lookup(ifname=self.host(host).ports[self.lans[lan].ifname])[0])
+
+    def cut(self, host: Host | str, lan: int = 0) -> None:
+        """Cut a host off a LAN: its bridge port goes down (its link loses carrier)."""
+        self.ipr(self.switch).link("set", index=self._port(host, lan), state="down")
+
+    def heal(self, host: Host | str, lan: int = 0) -> None:
+        """Plug a cut host back in."""
+        self.ipr(self.switch).link("set", index=self._port(host, lan), state="up")
+
+    def add_loss(self, percent: int, proto: int = 112) -> None:
+        """Drop `percent`% of the bridged IP packets of protocol `proto` (112: VRRP)."""
+        if not 0 <= percent <= 100:
+            raise ValueError("percent must be between 0 and 100")
+        self.clear_loss()
+        rules = (
+            f"table bridge {LOSS_TABLE} {{\n"
+            "  chain forward {\n"
+            "    type filter hook forward priority 0; policy accept;\n"
+            f"    meta l4proto {proto} numgen random mod 100 < {percent} drop\n"
+            "  }\n}\n"
+        )
+        rules_file = self.path("loss.nft")
+        rules_file.write_text(rules)
+        self.run(self.switch, ["nft", "-f", str(rules_file)])
+
+    def clear_loss(self) -> None:
+        """Remove the loss rule, if any."""
+        self.run(self.switch, ["nft", "delete", "table", "bridge", LOSS_TABLE], check=False)
+
+    def ping(
+        self,
+        target: IPv4Address | str = DEFAULT_VIP.ip,
+        period: float = 0.01,
+        source: Host | str | None = None,
+    ) -> Pinger:
+        """Ping `target` continuously from the client (or `source`); stopped at teardown."""
+        src = self.host(source) if source is not None else self.client
+        if src is None:
+            raise LabError("this lab has no client")
+        pinger = Pinger(src.ns, target, period)
+        self._pingers.append(pinger)
+        return pinger
+
+    def addresses(self, host: Host | str) -> set[IPv4Address]:
+        """Every IPv4 address configured in the host's namespace."""
+        return {IPv4Address(a.get("address")) for a in self.ipr(host).get_addr(family=2)}
+
+    def holders(self, address: IPv4Address | IPv4Interface | str) -> list[Host]:
+        """The hosts that have `address` configured (normally at most one)."""
+        ip = address.ip if isinstance(address, IPv4Interface) else IPv4Address(address)
+        return [h for h in self.hosts.values() if ip in self.addresses(h)]

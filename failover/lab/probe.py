@@ -1,0 +1,165 @@
+"""Client-visible reachability: a fast ICMP echo loop and the longest gap in replies."""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+import select
+import socket
+import struct
+import threading
+import time
+from dataclasses import dataclass
+from ipaddress import IPv4Address
+
+from pyroute2 import netns as _netns
+
+ECHO_REQUEST, ECHO_REPLY = 8, 0
+
+
+@dataclass(frozen=True, slots=True)
+class Outage:
+    """Reachability over a window: the longest time without a reply, and the counts."""
+
+    longest_gap: float
+    gap_start: float  # when the longest gap began (monotonic seconds)
+    sent: int
+    answered: int
+
+    @property
+    def lost(self) -> int:
+        return self.sent - self.answered
+
+
+def longest_gap(replies: list[float], start: float, end: float) -> tuple[float, float]:
+    """Longest interval in [start, end] with no reply, and when it began.
+
+    The edges count: no reply at all is one gap of `end - start`.
+    """
+    points = [start, *sorted(t for t in replies if start <= t <= end), end]
+    best, began = 0.0, start
+    for a, b in itertools.pairwise(points):
+        if b - a > best:
+            best, began = b - a, a
+    return best, began
+
+
+def checksum(data: bytes) -> int:
+    """RFC 1071 Internet checksum."""
+    if len(data) % 2:
+        data += b"\0"
+    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return int(~total & 0xFFFF)
+
+
+def echo_request(ident: int, seq: int, payload: bytes = b"failover-lab") -> bytes:
+    """An ICMP echo request with a correct checksum."""
+    header = struct.pack("!BBHHH", ECHO_REQUEST, 0, 0, ident, seq)
+    csum = checksum(header + payload)
+    return struct.pack("!BBHHH", ECHO_REQUEST, 0, csum, ident, seq) + payload
+
+
+def parse_reply(packet: bytes, ident: int) -> int | None:
+    """The sequence number of an echo reply to `ident` (packet includes the IP header)."""
+    if len(packet) < 20:
+        return None
+    ihl = (packet[0] & 0x0F) * 4
+    icmp = packet[ihl : ihl + 8]
+    if len(icmp) < 8:
+        return None
+    kind, _code, _csum, rid, seq = struct.unpack("!BBHHH", icmp)
+    return seq if kind == ECHO_REPLY and rid == ident else None
+
+
+class Pinger:
+    """Pings `target` every `period` s from namespace `ns` in a background thread.
+
+    Reply times are monotonic seconds (comparable with time.monotonic() here).
+    """
+
+    def __init__(self, ns: str | None, target: IPv4Address | str, period: float = 0.01) -> None:
+        self.target = str(target)
+        self.period = period
+        self.ident = (os.getpid() ^ id(self)) & 0xFFFF
+        self.sent: list[float] = []
+        self.replies: list[float] = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        if ns is None:
+            self._sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+        else:
+            self._sock = _netns.create_socket(
+                ns, socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP
+            )
+        self._sock.setblocking(False)
+        self._thread = threading.Thread(target=self._run, name=f"ping {self.target}", daemon=True)
+        self.started = time.monotonic()
+        self._thread.start()
+
+    def __enter__(self) -> Pinger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _run(self) -> None:
+        seq = 0
+        sent_at: dict[int, float] = {}
+        next_send = time.monotonic()
+        while not self._stop.is_set():
+            now = time.monotonic()
+            if now >= next_send:
+                seq = (seq + 1) & 0xFFFF
+                # an error (e.g. no route while the LAN is down) counts as a loss
+                with contextlib.suppress(OSError):
+                    self._sock.sendto(echo_request(self.ident, seq), (self.target, 0))
+                sent_at[seq] = now
+                with self._lock:
+                    self.sent.append(now)
+                next_send += self.period
+                if next_send < now:  # fell behind (e.g. a stall): do not burst
+                    next_send = now + self.period
+            ready, _, _ = select.select([self._sock], [], [], max(0.0, next_send - now))
+            if ready:
+                self._drain(sent_at)
+        self._sock.close()
+
+    def _drain(self, sent_at: dict[int, float]) -> None:
+        while True:
+            try:
+                packet = self._sock.recv(2048)
+            except (BlockingIOError, InterruptedError):
+                return
+            got = parse_reply(packet, self.ident)
+            if got is not None and sent_at.pop(got, None) is not None:
+                with self._lock:
+                    self.replies.append(time.monotonic())
+
+    def stop(self) -> None:
+        """Stop pinging (idempotent)."""
+        self._stop.set()
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join(timeout=2.0)
+
+    def last_reply(self) -> float | None:
+        with self._lock:
+            return self.replies[-1] if self.replies else None
+
+    def reachable(self, within: float = 0.5) -> bool:
+        """True if a reply arrived in the last `within` seconds."""
+        last = self.last_reply()
+        return last is not None and time.monotonic() - last <= within
+
+    def outage(self, start: float | None = None, end: float | None = None) -> Outage:
+        """The longest reply gap in [start, end] (default: since start, until now)."""
+        start = self.started if start is None else start
+        end = time.monotonic() if end is None else end
+        with self._lock:
+            replies = list(self.replies)
+            sent = sum(1 for t in self.sent if start <= t <= end)
+        answered = sum(1 for t in replies if start <= t <= end)
+        gap, began = longest_gap(replies, start, end)
+        return Outage(gap, began, sent, answered)

@@ -1,0 +1,320 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: failover developers
+# MIT License (see https://opensource.org/licenses/MIT)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: vrrp_config
+short_description: Write the failover daemon's JSON configuration
+version_added: 1.0.0
+author: failover developers
+description:
+  - Builds the C(vrrp-config.json) of the C(failover) VRRPv2 daemon from structured
+    parameters and writes it atomically (a temporary file in the same folder, validated,
+    then renamed over the old one).
+  - Without any of O(control_socket), O(garp_repeat) or O(garp_delay) the file is a list
+    of router objects, the format of the original failover, so the file also works with
+    it. With any of them, the object form C({"virtual_routers": [...], ...}) is written.
+  - The new file is validated with the daemon's own C(failover check) when the daemon is
+    installed (see O(failover_command)); an invalid config is never written and the
+    module fails with the daemon's error messages.
+  - Idempotent: the file is left untouched when its JSON content already equals the
+    desired one, whatever its formatting.
+  - Authentication passwords are never printed; they are masked in the returned config
+    and in the diff.
+options:
+  path:
+    description: Where the config file goes.
+    type: path
+    default: /etc/failover/vrrp-config.json
+  routers:
+    description: The virtual routers, one entry each.
+    type: list
+    elements: dict
+    required: true
+    suboptions:
+      name:
+        description:
+          - Name of the virtual router, unique in the file. The daemon makes one up from
+            the VRID and interface when it is absent.
+        type: str
+      vrid:
+        description: Virtual router identifier (1-255), shared by all routers of the group.
+        type: int
+        required: true
+      interface:
+        description: Interface the virtual router runs on.
+        type: str
+        required: true
+        aliases: [interface_name]
+      addresses:
+        description: Virtual addresses in CIDR form (V(192.0.2.254/24)).
+        type: list
+        elements: str
+        required: true
+        aliases: [ip_addresses]
+      priority:
+        description: VRRP priority (1-255; 255 only for the owner of the addresses).
+        type: int
+      advert_interval:
+        description: Advertisement interval in seconds.
+        type: int
+      preempt:
+        description: Whether a higher-priority backup takes over from a lower-priority master.
+        type: bool
+        aliases: [preempt_mode]
+      preempt_delay:
+        description: Seconds a backup waits before preempting.
+        type: float
+      auth_type:
+        description: Authentication of advertisements (RFC 3768 5.3.6).
+        type: str
+        choices: [none, simple]
+      auth_password:
+        description:
+          - Password for O(routers[].auth_type=simple), at most 8 bytes. Never logged.
+        type: str
+  control_socket:
+    description: Path of the daemon's control socket (object form).
+    type: str
+  garp_repeat:
+    description: Gratuitous ARPs sent per virtual address on becoming master (object form).
+    type: int
+  garp_delay:
+    description: Seconds between repeated gratuitous ARPs (object form).
+    type: float
+  validate:
+    description:
+      - Validate the new content with C(failover check) before writing it.
+      - When V(true) and the daemon is not installed, validation is skipped with a warning.
+    type: bool
+    default: true
+  failover_command:
+    description:
+      - The C(failover) executable used for validation, for example the one in the
+        daemon's virtualenv. By default it is looked up in E(PATH) and the usual places.
+    type: path
+  backup:
+    description: Keep a timestamped copy of the old file when it changes.
+    type: bool
+    default: false
+extends_documentation_fragment:
+  - ansible.builtin.files
+attributes:
+  check_mode:
+    support: full
+    description: Reports what would change without writing.
+  diff_mode:
+    support: full
+    description: Shows the old and new file, passwords masked.
+  platform:
+    platforms: posix
+    description: Runs on the host that runs the daemon.
+notes:
+  - The daemon re-reads the file on reload; this module only writes it. The
+    failover.vrrp.daemon role reloads the daemon when the file changes.
+seealso:
+  - module: failover.vrrp.vrrp_info
+"""
+
+EXAMPLES = r"""
+- name: Two virtual routers on eth0, original list format
+  failover.vrrp.vrrp_config:
+    path: /etc/failover/vrrp-config.json
+    routers:
+      - name: VR_1
+        vrid: 51
+        interface: eth0
+        addresses: [192.0.2.254/24]
+        priority: "{{ (groups['routers'] | failover.vrrp.vrrp_priorities)[inventory_hostname] }}"
+      - name: VR_2
+        vrid: 52
+        interface: eth0
+        addresses: [192.0.2.253/24]
+        auth_type: simple
+        auth_password: "{{ vault_vrrp_password }}"
+
+- name: Object form with a control socket, validated with the daemon in its virtualenv
+  failover.vrrp.vrrp_config:
+    path: /etc/failover/vrrp-config.json
+    control_socket: /run/failover/failover.sock
+    failover_command: /opt/failover/bin/failover
+    owner: root
+    mode: "0600"
+    routers:
+      - vrid: 51
+        interface: eth0
+        addresses: [192.0.2.254/24]
+  register: cfg
+"""
+
+RETURN = r"""
+path:
+  description: The config file's path.
+  returned: always
+  type: str
+  sample: /etc/failover/vrrp-config.json
+config:
+  description: The config written (or that would be written), passwords masked.
+  returned: always
+  type: raw
+  sample: [{"name": "VR_1", "vrid": 51, "interface_name": "eth0", "ip_addresses": ["192.0.2.254/24"]}]
+validated:
+  description: Whether C(failover check) validated the content.
+  returned: always
+  type: bool
+  sample: true
+check_output:
+  description: What C(failover check) printed, one line per router.
+  returned: when validated
+  type: list
+  elements: str
+  sample: ["VR_1: vrid=51 interface=eth0 priority=100 interval=1s preempt=on auth=none addresses=192.0.2.254/24"]
+backup_file:
+  description: The copy of the old file, when O(backup=true) and the file changed.
+  returned: changed and backup requested
+  type: str
+  sample: /etc/failover/vrrp-config.json.12345.2026-01-01@00:00:00~
+"""
+
+import json
+import os
+import tempfile
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.text.converters import to_bytes, to_native
+
+from ansible_collections.failover.vrrp.plugins.module_utils.failover import (
+    build_config,
+    redact,
+    render,
+)
+
+FAILOVER_DIRS = ["/opt/failover/bin", "/usr/local/bin", "/usr/bin"]
+
+ROUTER_SPEC = dict(
+    name=dict(type="str"),
+    vrid=dict(type="int", required=True),
+    interface=dict(type="str", required=True, aliases=["interface_name"]),
+    addresses=dict(type="list", elements="str", required=True, aliases=["ip_addresses"]),
+    priority=dict(type="int"),
+    advert_interval=dict(type="int"),
+    preempt=dict(type="bool", aliases=["preempt_mode"]),
+    preempt_delay=dict(type="float"),
+    auth_type=dict(type="str", choices=["none", "simple"]),
+    auth_password=dict(type="str", no_log=True),
+)
+
+
+def read_current(path):
+    """(text, parsed JSON or None) of the current file; (None, None) when absent."""
+    try:
+        with open(path, "rb") as f:
+            raw = f.read()
+    except FileNotFoundError:
+        return None, None
+    text = raw.decode("utf-8", errors="replace")
+    try:
+        return text, json.loads(text)
+    except ValueError:
+        return text, None
+
+
+def validate(module, command, content, directory):
+    """Run `failover check` on the content in a temporary file; return its stdout lines."""
+    fd, tmp = tempfile.mkstemp(prefix=".vrrp-config-check.", suffix=".json", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(to_bytes(content))
+        rc, out, err = module.run_command([command, "check", tmp])
+    finally:
+        os.unlink(tmp)
+    if rc != 0:
+        module.fail_json(
+            msg="failover check rejected the configuration:\n%s" % err.replace(tmp, "<new config>"),
+            rc=rc,
+            stderr=err,
+        )
+    return [line for line in out.splitlines() if line.strip()]
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            path=dict(type="path", default="/etc/failover/vrrp-config.json"),
+            routers=dict(type="list", elements="dict", required=True, options=ROUTER_SPEC),
+            control_socket=dict(type="str"),
+            garp_repeat=dict(type="int"),
+            garp_delay=dict(type="float"),
+            validate=dict(type="bool", default=True),
+            failover_command=dict(type="path"),
+            backup=dict(type="bool", default=False),
+        ),
+        add_file_common_args=True,
+        supports_check_mode=True,
+    )
+    p = module.params
+    path = p["path"]
+    if not p["routers"]:
+        module.fail_json(msg="routers must list at least one virtual router")
+
+    desired = build_config(p["routers"], p)
+    content = render(desired)
+    old_text, old_doc = read_current(path)
+    changed = old_doc != desired
+    result = dict(changed=changed, path=path, config=redact(desired), validated=False)
+
+    directory = os.path.dirname(path) or "."
+    if not os.path.isdir(directory) and not module.check_mode:
+        module.fail_json(msg="folder %s does not exist" % directory)
+
+    if p["validate"]:
+        command = p["failover_command"] or module.get_bin_path("failover", opt_dirs=FAILOVER_DIRS)
+        if command and os.path.exists(command):
+            if os.path.isdir(directory):
+                result["check_output"] = validate(module, command, content, directory)
+                result["validated"] = True
+        elif p["failover_command"]:
+            module.fail_json(msg="failover_command %s does not exist" % p["failover_command"])
+        else:
+            module.warn("the failover daemon is not installed: the config was not validated")
+
+    if changed and module._diff:
+        before = render(redact(old_doc)) if old_doc is not None else (old_text or "")
+        result["diff"] = dict(
+            before_header=path,
+            after_header=path,
+            before=before,
+            after=render(redact(desired)),
+        )
+
+    if changed and not module.check_mode:
+        if p["backup"] and old_text is not None:
+            result["backup_file"] = module.backup_local(path)
+        fd, tmp = tempfile.mkstemp(prefix=".vrrp-config.", suffix=".json", dir=directory)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(to_bytes(content))
+                f.flush()
+                os.fsync(f.fileno())
+            new_file = not os.path.exists(path)
+            module.atomic_move(tmp, path, unsafe_writes=p["unsafe_writes"])
+            if new_file and p["mode"] is None:
+                os.chmod(path, 0o600)  # may hold passwords: private unless `mode` says otherwise
+        except Exception as err:  # pylint: disable=broad-except
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            module.fail_json(msg="cannot write %s: %s" % (path, to_native(err)))
+
+    if os.path.exists(path):
+        file_args = module.load_file_common_arguments(p)
+        result["changed"] = module.set_fs_attributes_if_different(
+            file_args, result["changed"], diff=result.get("diff")
+        )
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

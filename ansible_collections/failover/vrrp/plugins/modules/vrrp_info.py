@@ -1,0 +1,201 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: failover developers
+# MIT License (see https://opensource.org/licenses/MIT)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: vrrp_info
+short_description: Read the state of the running failover daemon
+version_added: 1.0.0
+author: failover developers
+description:
+  - Asks the running C(failover) daemon for the state of its virtual routers over its
+    control socket (a unix socket answering newline-delimited JSON) and returns, per
+    router, its name, VRID, interface, state, priority and the address of the master it
+    sees.
+  - Read-only; never changes anything.
+options:
+  control_socket:
+    description: Path of the daemon's control socket.
+    type: path
+    default: /run/failover/failover.sock
+  timeout:
+    description: Seconds to wait for the daemon's answer.
+    type: float
+    default: 5
+  missing_ok:
+    description:
+      - When V(true), a daemon that is not running (no socket, or nobody listening) is not
+        an error; the module then returns RV(running=false) and no routers.
+    type: bool
+    default: false
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.info_module
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+seealso:
+  - module: failover.vrrp.vrrp_config
+"""
+
+EXAMPLES = r"""
+- name: Read the daemon's state
+  failover.vrrp.vrrp_info:
+    control_socket: /run/failover/failover.sock
+  register: vrrp
+
+- name: Show which virtual routers this host is master of
+  ansible.builtin.debug:
+    msg: "{{ vrrp.routers | selectattr('state', 'equalto', 'MASTER') | map(attribute='name') | list }}"
+
+- name: Is the daemon running at all?
+  failover.vrrp.vrrp_info:
+    missing_ok: true
+  register: vrrp_probe
+"""
+
+RETURN = r"""
+running:
+  description: Whether the daemon answered on its control socket.
+  returned: always
+  type: bool
+  sample: true
+control_socket:
+  description: The control socket asked.
+  returned: always
+  type: str
+  sample: /run/failover/failover.sock
+routers:
+  description: One entry per virtual router of the daemon, in the daemon's order.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: Name of the virtual router.
+      type: str
+      sample: VR_1
+    vrid:
+      description: Virtual router identifier.
+      type: int
+      sample: 51
+    interface:
+      description: Interface the virtual router runs on.
+      type: str
+      sample: eth0
+    state:
+      description: RFC 3768 state, V(INITIALIZE), V(BACKUP) or V(MASTER).
+      type: str
+      sample: MASTER
+    priority:
+      description: Priority of this router.
+      type: int
+      sample: 200
+    master_ip:
+      description: Primary address of the master this router sees (its own when master), or V(null).
+      type: str
+      sample: 192.0.2.11
+    since:
+      description: When the router entered its state, as the daemon reports it.
+      type: raw
+    adverts_sent:
+      description: Advertisements sent.
+      type: int
+    adverts_received:
+      description: Advertisements received.
+      type: int
+    drops:
+      description: Dropped advertisements by reason.
+      type: dict
+  sample:
+    - name: VR_1
+      vrid: 51
+      interface: eth0
+      state: MASTER
+      priority: 200
+      master_ip: 192.0.2.11
+by_name:
+  description: The same routers, keyed by name.
+  returned: always
+  type: dict
+  sample: {"VR_1": {"vrid": 51, "state": "MASTER", "priority": 200, "master_ip": "192.0.2.11"}}
+masters:
+  description: Names of the virtual routers this host is master of.
+  returned: always
+  type: list
+  elements: str
+  sample: [VR_1]
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.failover.vrrp.plugins.module_utils.failover import (
+    ControlError,
+    control_request,
+)
+
+FIELDS = (
+    "name",
+    "vrid",
+    "interface",
+    "state",
+    "priority",
+    "master_ip",
+    "since",
+    "adverts_sent",
+    "adverts_received",
+    "drops",
+)
+
+
+def normalise(router):
+    """Keep the documented fields (others pass through) with a canonical state spelling."""
+    out = dict(router)
+    for field in FIELDS:
+        out.setdefault(field, None)
+    if isinstance(out["state"], str):
+        out["state"] = out["state"].upper()
+    return out
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            control_socket=dict(type="path", default="/run/failover/failover.sock"),
+            timeout=dict(type="float", default=5.0),
+            missing_ok=dict(type="bool", default=False),
+        ),
+        supports_check_mode=True,
+    )
+    path = module.params["control_socket"]
+    result = dict(
+        changed=False, running=False, control_socket=path, routers=[], by_name={}, masters=[]
+    )
+    try:
+        reply = control_request(path, {"command": "status"}, module.params["timeout"])
+    except ControlError as err:
+        if err.unreachable and module.params["missing_ok"]:
+            module.exit_json(**result)
+        module.fail_json(msg=str(err), **result)
+    routers = reply.get("routers")
+    if not isinstance(routers, list):
+        module.fail_json(msg="the daemon's status answer has no routers list", reply=reply)
+    routers = [normalise(r) for r in routers if isinstance(r, dict)]
+    result.update(
+        running=True,
+        routers=routers,
+        by_name=dict((r["name"], r) for r in routers),
+        masters=[r["name"] for r in routers if r["state"] == "MASTER"],
+    )
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

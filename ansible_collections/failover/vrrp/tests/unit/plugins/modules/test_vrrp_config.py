@@ -1,0 +1,182 @@
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+import sys
+from pathlib import Path
+
+import pytest
+
+from ansible_collections.failover.vrrp.plugins.modules import vrrp_config
+
+ROUTER = {"name": "VR_1", "vrid": 51, "interface": "eth0", "addresses": ["192.0.2.254/24"]}
+
+
+def failover_bin():
+    """The daemon's CLI next to this Python (the repo's venv), or on PATH."""
+    here = Path(sys.executable).with_name("failover")
+    return str(here) if here.exists() else shutil.which("failover")
+
+
+needs_failover = pytest.mark.skipif(failover_bin() is None, reason="failover CLI not installed")
+
+
+@pytest.fixture
+def cfg(tmp_path):
+    return tmp_path / "vrrp-config.json"
+
+
+def args(path, *routers, **extra):
+    out = {"path": str(path), "routers": list(routers) or [ROUTER], "validate": False}
+    out.update(extra)
+    return out
+
+
+def test_writes_original_list_format(run_module, cfg):
+    res = run_module(vrrp_config.main, args(cfg, dict(ROUTER, priority=200, preempt=False)))
+    assert res["changed"] is True
+    assert json.loads(cfg.read_text()) == [
+        {
+            "name": "VR_1",
+            "vrid": 51,
+            "interface_name": "eth0",
+            "ip_addresses": ["192.0.2.254/24"],
+            "priority": 200,
+            "preempt_mode": False,
+        }
+    ]
+    assert stat.S_IMODE(cfg.stat().st_mode) == 0o600
+
+
+def test_object_form_with_settings(run_module, cfg):
+    run_module(
+        vrrp_config.main,
+        args(cfg, control_socket="/run/x.sock", garp_repeat=5, garp_delay=0.5),
+    )
+    doc = json.loads(cfg.read_text())
+    assert doc["control_socket"] == "/run/x.sock"
+    assert doc["garp_repeat"] == 5
+    assert doc["garp_delay"] == 0.5
+    assert doc["virtual_routers"][0]["vrid"] == 51
+
+
+def test_idempotent(run_module, cfg):
+    assert run_module(vrrp_config.main, args(cfg))["changed"] is True
+    mtime = cfg.stat().st_mtime_ns
+    assert run_module(vrrp_config.main, args(cfg))["changed"] is False
+    assert cfg.stat().st_mtime_ns == mtime
+
+
+def test_same_json_other_formatting_is_unchanged(run_module, cfg):
+    run_module(vrrp_config.main, args(cfg))
+    cfg.write_text(json.dumps(json.loads(cfg.read_text())))  # one line, same content
+    assert run_module(vrrp_config.main, args(cfg))["changed"] is False
+
+
+def test_check_mode_writes_nothing(run_module, cfg):
+    res = run_module(vrrp_config.main, args(cfg), check_mode=True)
+    assert res["changed"] is True
+    assert not cfg.exists()
+
+
+def test_diff_masks_password(run_module, cfg):
+    first = dict(ROUTER, auth_type="simple", auth_password="s3cret")
+    run_module(vrrp_config.main, args(cfg, first))
+    assert json.loads(cfg.read_text())[0]["auth_password"] == "s3cret"
+    second = dict(first, auth_password="0ther", priority=150)
+    res = run_module(vrrp_config.main, args(cfg, second), diff=True)
+    assert res["changed"] is True
+    text = json.dumps(res)
+    assert "s3cret" not in text
+    assert "0ther" not in text
+    assert '"priority": 150' in res["diff"]["after"]
+    assert res["config"][0]["auth_password"] == "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
+
+
+def test_auth_password_is_no_log():
+    assert vrrp_config.ROUTER_SPEC["auth_password"]["no_log"] is True
+
+
+def test_keeps_mode_of_existing_file(run_module, cfg):
+    cfg.write_text("[]")
+    os.chmod(cfg, 0o640)
+    run_module(vrrp_config.main, args(cfg))
+    assert stat.S_IMODE(cfg.stat().st_mode) == 0o640
+
+
+def test_mode_parameter(run_module, cfg):
+    run_module(vrrp_config.main, args(cfg, mode="0644"))
+    assert stat.S_IMODE(cfg.stat().st_mode) == 0o644
+    assert run_module(vrrp_config.main, args(cfg, mode="0644"))["changed"] is False
+
+
+def test_backup(run_module, cfg):
+    run_module(vrrp_config.main, args(cfg))
+    res = run_module(vrrp_config.main, args(cfg, dict(ROUTER, priority=99), backup=True))
+    assert Path(res["backup_file"]).exists()
+
+
+def test_empty_router_list_fails(run_module, cfg):
+    res = run_module(vrrp_config.main, {"path": str(cfg), "routers": [], "validate": False})
+    assert res["failed"] is True
+
+
+def test_missing_folder_fails(run_module, tmp_path):
+    res = run_module(vrrp_config.main, args(tmp_path / "nope" / "c.json"))
+    assert res["failed"] is True
+    assert "does not exist" in res["msg"]
+
+
+def test_no_leftover_temp_files(run_module, cfg):
+    run_module(vrrp_config.main, args(cfg))
+    assert sorted(p.name for p in cfg.parent.iterdir()) == ["vrrp-config.json"]
+
+
+@needs_failover
+def test_validated_with_failover_check(run_module, cfg):
+    res = run_module(vrrp_config.main, args(cfg, validate=True, failover_command=failover_bin()))
+    assert res["validated"] is True
+    assert res["check_output"][0].startswith("VR_1: vrid=51 interface=eth0")
+
+
+@needs_failover
+def test_invalid_config_is_not_written(run_module, cfg):
+    bad = dict(ROUTER, vrid=0)
+    res = run_module(vrrp_config.main, args(cfg, bad, validate=True, failover_command=failover_bin()))
+    assert res["failed"] is True
+    assert "failover check rejected" in res["msg"]
+    assert "vrid" in res["msg"]
+    assert not cfg.exists()
+    assert list(cfg.parent.iterdir()) == []
+
+
+def test_fake_failover_check_failure(run_module, cfg, tmp_path):
+    fake = tmp_path / "failover"
+    fake.write_text("#!/bin/sh\necho \"$2: invalid configuration:\" >&2\necho '  [0].vrid: bad' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    res = run_module(vrrp_config.main, args(cfg, validate=True, failover_command=str(fake)))
+    assert res["failed"] is True
+    assert "[0].vrid: bad" in res["msg"]
+    assert "<new config>" in res["msg"]
+    assert not cfg.exists()
+
+
+def test_missing_failover_command_fails(run_module, cfg, tmp_path):
+    res = run_module(
+        vrrp_config.main, args(cfg, validate=True, failover_command=str(tmp_path / "no"))
+    )
+    assert res["failed"] is True
+
+
+def test_daemon_not_installed_warns(run_module, cfg, monkeypatch):
+    from ansible.module_utils import basic
+
+    monkeypatch.setattr(basic.AnsibleModule, "get_bin_path", lambda self, *a, **k: None)
+    warnings = []
+    monkeypatch.setattr(basic.AnsibleModule, "warn", lambda self, w: warnings.append(w))
+    res = run_module(vrrp_config.main, args(cfg, validate=True))
+    assert res["validated"] is False
+    assert res["changed"] is True
+    assert "not validated" in warnings[0]

@@ -1,0 +1,124 @@
+from __future__ import annotations
+
+import json
+import os
+import socket
+import tempfile
+import threading
+
+import pytest
+
+from ansible_collections.failover.vrrp.plugins.modules import vrrp_info
+
+ROUTERS = [
+    {
+        "name": "VR_1",
+        "vrid": 51,
+        "interface": "eth0",
+        "state": "MASTER",
+        "priority": 200,
+        "master_ip": "192.0.2.11",
+        "since": 12.5,
+        "adverts_sent": 10,
+        "adverts_received": 0,
+        "drops": {},
+    },
+    {"name": "VR_2", "vrid": 52, "interface": "eth0", "state": "backup", "priority": 190},
+]
+
+
+@pytest.fixture
+def sock_path():
+    # unix socket paths are limited to 107 bytes: pytest's tmp_path can be longer
+    d = tempfile.mkdtemp(prefix="vi")
+    yield os.path.join(d, "s.sock")
+    for name in os.listdir(d):
+        os.unlink(os.path.join(d, name))
+    os.rmdir(d)
+
+
+def serve(path, answer):
+    """A one-shot control socket: read a request line, write `answer` (bytes)."""
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(path)
+    srv.listen(1)
+    seen = []
+
+    def loop():
+        conn, _ = srv.accept()
+        with conn:
+            buf = b""
+            while not buf.endswith(b"\n"):
+                chunk = conn.recv(4096)
+                if not chunk:
+                    break
+                buf += chunk
+            seen.append(json.loads(buf))
+            conn.sendall(answer)
+        srv.close()
+
+    t = threading.Thread(target=loop, daemon=True)
+    t.start()
+    return seen
+
+
+def test_status(run_module, sock_path):
+    seen = serve(sock_path, json.dumps({"ok": True, "routers": ROUTERS}).encode() + b"\n")
+    res = run_module(vrrp_info.main, {"control_socket": sock_path})
+    assert seen == [{"command": "status"}]
+    assert res["changed"] is False
+    assert res["running"] is True
+    assert [r["name"] for r in res["routers"]] == ["VR_1", "VR_2"]
+    assert res["by_name"]["VR_2"]["state"] == "BACKUP"
+    assert res["by_name"]["VR_2"]["master_ip"] is None
+    assert res["masters"] == ["VR_1"]
+
+
+def test_answer_without_newline_then_close(run_module, sock_path):
+    serve(sock_path, json.dumps({"ok": True, "routers": []}).encode())
+    assert run_module(vrrp_info.main, {"control_socket": sock_path})["routers"] == []
+
+
+def test_not_running_fails(run_module, sock_path):
+    res = run_module(vrrp_info.main, {"control_socket": sock_path})
+    assert res["failed"] is True
+    assert "is the daemon running" in res["msg"]
+
+
+def test_not_running_missing_ok(run_module, sock_path):
+    res = run_module(vrrp_info.main, {"control_socket": sock_path, "missing_ok": True})
+    assert res.get("failed") is None
+    assert res["running"] is False
+    assert res["routers"] == []
+
+
+def test_daemon_error(run_module, sock_path):
+    serve(sock_path, b'{"ok": false, "error": "unknown command"}\n')
+    res = run_module(vrrp_info.main, {"control_socket": sock_path})
+    assert res["failed"] is True
+    assert "unknown command" in res["msg"]
+
+
+def test_garbage_answer(run_module, sock_path):
+    serve(sock_path, b"hello\n")
+    res = run_module(vrrp_info.main, {"control_socket": sock_path})
+    assert res["failed"] is True
+    assert "not JSON" in res["msg"]
+
+
+def test_no_routers_key(run_module, sock_path):
+    serve(sock_path, b'{"ok": true}\n')
+    res = run_module(vrrp_info.main, {"control_socket": sock_path})
+    assert res["failed"] is True
+
+
+def test_timeout(run_module, sock_path):
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(sock_path)
+    srv.listen(1)  # accepts (backlog) but never answers
+    try:
+        res = run_module(vrrp_info.main, {"control_socket": sock_path, "timeout": 0.2})
+    finally:
+        srv.close()
+    assert res["failed"] is True
+    assert "no answer" in res["msg"]

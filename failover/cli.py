@@ -1,12 +1,33 @@
-"""The `failover` command line: run, check, status, teardown, lab."""
+"""The `failover` command line: run, check, status, teardown, lab.
+
+Exit codes: `run` as documented in `failover.daemon` (0 clean stop, 3 bad config,
+4 interface problem, 5 already running, 6 socket refused); `check` 0 valid, 1 invalid;
+`status` 0, or 1 when no daemon answers; `teardown` 0, 3 bad config, 5 a daemon is
+still running (stop it: it removes its own VIPs), 6 netlink refused (not root).
+"""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import importlib
+import json
+import logging
 import sys
 from collections.abc import Sequence
 
-from failover.config import DEFAULT_CONFIG_PATH, Config, ConfigError, RouterConfig, load
+from failover import control, daemon
+from failover.config import (
+    DEFAULT_CONFIG_PATH,
+    DEFAULT_CONTROL_SOCKET,
+    Config,
+    ConfigError,
+    RouterConfig,
+    load,
+)
+from failover.daemon import ExitCode
+
+LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
 def describe_router(r: RouterConfig) -> str:
@@ -23,14 +44,31 @@ def describe_router(r: RouterConfig) -> str:
     )
 
 
-def cmd_check(args: argparse.Namespace) -> int:
-    """Validate a config file: errors and exit 1, or one line per router and exit 0."""
+def load_or_report(path: str) -> Config | None:
+    """The config, or None after printing every error to stderr."""
     try:
-        config: Config = load(args.config)
+        return load(path)
     except ConfigError as err:
-        print(f"{args.config}: invalid configuration:", file=sys.stderr)
+        print(f"{path}: invalid configuration:", file=sys.stderr)
         for line in err.errors:
             print(f"  {line}", file=sys.stderr)
+        return None
+
+
+def control_path(args: argparse.Namespace) -> str:
+    """--control-socket, else the config's `control_socket`, else the default."""
+    if args.control_socket:
+        return str(args.control_socket)
+    try:
+        return load(args.config).settings.control_socket
+    except ConfigError:
+        return DEFAULT_CONTROL_SOCKET
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Validate a config file: errors and exit 1, or one line per router and exit 0."""
+    config = load_or_report(args.config)
+    if config is None:
         return 1
     for warning in config.warnings:
         print(f"warning: {warning}", file=sys.stderr)
@@ -39,12 +77,101 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run the daemon in the foreground until SIGTERM/SIGINT."""
+    daemon.configure_logging(args.log_level)
+    config = load_or_report(args.config)
+    if config is None:
+        return ExitCode.CONFIG
+    for warning in config.warnings:
+        logging.getLogger("failover").warning("config: %s", warning)
+    return daemon.run(config, args.control_socket or config.settings.control_socket)
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    """Ask the running daemon for its routers' state."""
+    try:
+        reply = control.request(control_path(args), {"command": "status"})
+    except control.ControlError as err:
+        print(f"failover: {err}", file=sys.stderr)
+        return 1
+    if not reply.get("ok"):
+        print(f"failover: {reply.get('error', 'the daemon refused')}", file=sys.stderr)
+        return 1
+    print(json.dumps(reply, indent=2) if args.json else control.format_status(reply))
+    return 0
+
+
+def cmd_teardown(args: argparse.Namespace) -> int:
+    """Remove the configured VIPs from their interfaces (after a crash)."""
+    config = load_or_report(args.config)
+    if config is None:
+        return ExitCode.CONFIG
+    path = args.control_socket or config.settings.control_socket
+    live, pid = control.probe(path)
+    if live:
+        who = f" (pid {pid})" if pid else ""
+        print(
+            f"failover: error: a failover daemon{who} is running on {path}; stop it "
+            "instead (on SIGTERM it gives up mastership and removes its VIPs)",
+            file=sys.stderr,
+        )
+        return ExitCode.ALREADY_RUNNING
+    try:
+        lines = asyncio.run(daemon.teardown(config))
+    except OSError as err:
+        print(f"failover: error: teardown failed: {err} (it needs root)", file=sys.stderr)
+        return ExitCode.SYSTEM
+    print("\n".join(lines) if lines else "no configured virtual address was present")
+    return 0
+
+
+def add_lab_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """`failover lab`: owned by failover/lab/ (`failover.lab.cli.add_parser(subparsers)`).
+
+    The lab's parser sets `func` (args -> exit code) like the other subcommands. The
+    CLI works without it: a missing failover.lab.cli is skipped, any other error raises.
+    """
+    try:
+        lab_cli = importlib.import_module("failover.lab.cli")
+    except ModuleNotFoundError as err:
+        if err.name in {"failover.lab", "failover.lab.cli"}:
+            return
+        raise
+    lab_cli.add_parser(sub)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="failover", description="VRRPv2 (RFC 3768) daemon")
     sub = parser.add_subparsers(dest="command", required=True)
+    config_help = f"config file (default {DEFAULT_CONFIG_PATH})"
+    socket_help = f"control socket (default: the config's, else {DEFAULT_CONTROL_SOCKET})"
+
+    run = sub.add_parser("run", help="run the daemon in the foreground")
+    run.add_argument("--config", default=str(DEFAULT_CONFIG_PATH), help=config_help)
+    run.add_argument("--control-socket", metavar="PATH", help=socket_help)
+    run.add_argument(
+        "--log-level", type=str.lower, choices=LOG_LEVELS, default="info", help="default info"
+    )
+    run.set_defaults(func=cmd_run)
+
     check = sub.add_parser("check", help="validate a config file")
     check.add_argument("config", nargs="?", default=str(DEFAULT_CONFIG_PATH))
     check.set_defaults(func=cmd_check)
+
+    status = sub.add_parser("status", help="show the running daemon's virtual routers")
+    status.add_argument("--control-socket", metavar="PATH", help=socket_help)
+    status.add_argument("--config", default=str(DEFAULT_CONFIG_PATH), help=config_help)
+    status.add_argument("--json", action="store_true", help="print the reply as JSON")
+    status.set_defaults(func=cmd_status)
+
+    teardown = sub.add_parser("teardown", help="remove the configured VIPs (after a crash)")
+    teardown.add_argument("--config", default=str(DEFAULT_CONFIG_PATH), help=config_help)
+    teardown.add_argument("--control-socket", metavar="PATH", help=socket_help)
+    teardown.set_defaults(func=cmd_teardown)
+
+    # -- `failover lab`: added by failover/lab/cli.py (another module's subcommand) --
+    add_lab_parser(sub)
     return parser
 
 

@@ -1,0 +1,222 @@
+"""The control socket: newline-delimited JSON over a unix stream socket.
+
+Request ``{"command": "status"}``; reply ``{"ok": true, ...}`` or
+``{"ok": false, "error": "..."}``, one JSON object per line, several requests per
+connection allowed. The daemon owns the server side (`ControlServer`); `failover
+status` and Ansible use `request`. The socket file is mode 0600 (root only); a live
+socket at the path means another daemon runs, a dead one is a crash left-over.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import socket
+import stat
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+Json = dict[str, Any]
+Handler = Callable[[Json], Json]
+
+MAX_REQUEST = 64 * 1024
+CLIENT_TIMEOUT = 5.0
+PROBE_TIMEOUT = 1.0
+
+
+class ControlError(Exception):
+    """The client could not get an answer; the message says why, for humans."""
+
+
+class AlreadyRunning(Exception):
+    """A live daemon answers on the control socket path."""
+
+    def __init__(self, path: str, pid: int | None) -> None:
+        who = f" (pid {pid})" if pid else ""
+        super().__init__(f"another failover daemon{who} is already running on {path}")
+        self.path = path
+        self.pid = pid
+
+
+def request(path: str, payload: Json, timeout: float = CLIENT_TIMEOUT) -> Json:
+    """Send one request, return the decoded reply; ControlError on any failure."""
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(timeout)
+            sock.connect(path)
+            sock.sendall(json.dumps(payload).encode() + b"\n")
+            data = b""
+            while not data.endswith(b"\n"):
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+    except FileNotFoundError:
+        raise ControlError(
+            f"no control socket at {path}: is the failover daemon running?"
+        ) from None
+    except ConnectionRefusedError:
+        raise ControlError(
+            f"nothing listens on {path} (a stale socket): the failover daemon is not running"
+        ) from None
+    except PermissionError:
+        raise ControlError(f"permission denied on {path} (the socket is root only)") from None
+    except TimeoutError:
+        raise ControlError(f"no answer on {path} within {timeout:g}s") from None
+    except OSError as err:
+        raise ControlError(f"{path}: {err.strerror or err}") from None
+    try:
+        reply = json.loads(data)
+    except ValueError:
+        raise ControlError(f"{path}: the daemon's reply is not JSON: {data[:80]!r}") from None
+    if not isinstance(reply, dict):
+        raise ControlError(f"{path}: unexpected reply {reply!r}")
+    return reply
+
+
+def probe(path: str) -> tuple[bool, int | None]:
+    """Is a daemon listening at `path`? And its pid, if it answers."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(PROBE_TIMEOUT)
+        try:
+            sock.connect(path)
+        except (ConnectionRefusedError, FileNotFoundError):
+            return False, None
+    try:
+        pid = request(path, {"command": "status"}, timeout=PROBE_TIMEOUT).get("pid")
+    except ControlError:
+        return True, None
+    return True, pid if isinstance(pid, int) else None
+
+
+def bind_socket(path: str) -> socket.socket:
+    """Create the listening socket (mode 0600), or raise AlreadyRunning / OSError."""
+    Path(path).parent.mkdir(mode=0o755, parents=True, exist_ok=True)
+    with contextlib.suppress(FileNotFoundError):
+        if not stat.S_ISSOCK(os.lstat(path).st_mode):
+            raise FileExistsError(f"{path} exists and is not a socket")
+        live, pid = probe(path)
+        if live:
+            raise AlreadyRunning(path, pid)
+        os.unlink(path)  # stale: left by a daemon that did not exit cleanly
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    old_umask = os.umask(0o177)
+    try:
+        sock.bind(path)
+    except OSError as err:
+        sock.close()
+        if err.errno == 98:  # EADDRINUSE: another daemon bound it just now
+            raise AlreadyRunning(path, None) from None
+        raise
+    finally:
+        os.umask(old_umask)
+    os.chmod(path, 0o600)
+    sock.listen(16)
+    sock.setblocking(False)
+    return sock
+
+
+class ControlServer:
+    """Serves requests on a socket from `bind_socket`; `handlers` map command -> reply."""
+
+    def __init__(self, sock: socket.socket, handlers: Mapping[str, Handler]) -> None:
+        self.path = str(sock.getsockname())
+        self._sock = sock
+        self._inode = os.stat(self.path).st_ino
+        self._handlers = handlers
+        self._server: asyncio.Server | None = None
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_unix_server(
+            self._serve, sock=self._sock, limit=MAX_REQUEST
+        )
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        else:
+            self._sock.close()
+        # Remove the file only if it is still ours.
+        with contextlib.suppress(OSError):
+            if os.stat(self.path).st_ino == self._inode:
+                os.unlink(self.path)
+
+    def answer(self, line: bytes) -> Json:
+        """The reply to one request line."""
+        try:
+            req = json.loads(line)
+        except ValueError as err:
+            return {"ok": False, "error": f"request is not JSON: {err}"}
+        if not isinstance(req, dict) or not isinstance(req.get("command"), str):
+            return {"ok": False, "error": 'a request is an object like {"command": "status"}'}
+        handler = self._handlers.get(req["command"])
+        if handler is None:
+            known = ", ".join(sorted(self._handlers))
+            return {"ok": False, "error": f"unknown command {req['command']!r} (known: {known})"}
+        return handler(req)
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while line := await reader.readline():
+                reply = self.answer(line)
+                writer.write(json.dumps(reply).encode() + b"\n")
+                await writer.drain()
+        except (ValueError, ConnectionError):
+            pass  # over-long line or the client went away
+        finally:
+            writer.close()
+
+
+# -- presentation for `failover status` ---------------------------------------------------
+
+STATUS_COLUMNS = ("NAME", "VRID", "IFACE", "STATE", "PRIO", "MASTER", "SINCE", "SENT", "RECV")
+
+
+def format_duration(seconds: float | None) -> str:
+    """12s, 3m04s, 2h05m, 3d04h."""
+    if seconds is None:
+        return "-"
+    s = int(seconds)
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m{s % 60:02d}s"
+    if s < 86400:
+        return f"{s // 3600}h{s % 3600 // 60:02d}m"
+    return f"{s // 86400}d{s % 86400 // 3600:02d}h"
+
+
+def format_drops(drops: Mapping[str, int]) -> str:
+    return ",".join(f"{k}={v}" for k, v in sorted(drops.items())) or "-"
+
+
+def format_status(reply: Json) -> str:
+    """The `failover status` table: one row per virtual router, then interface drops."""
+    rows = [
+        (
+            str(r["name"]),
+            str(r["vrid"]),
+            str(r["interface"]),
+            str(r["state"]),
+            str(r["priority"]),
+            r.get("master_ip") or "-",
+            format_duration(r.get("since")),
+            str(r["adverts_sent"]),
+            str(r["adverts_received"]),
+            format_drops(r.get("drops", {})),
+        )
+        for r in reply.get("routers", [])
+    ]
+    header = (*STATUS_COLUMNS, "DROPS")
+    widths = [max(len(x) for x in col) for col in zip(header, *rows, strict=True)]
+    lines = [
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in (header, *rows)
+    ]
+    for i in reply.get("interfaces", []):
+        if i.get("drops"):
+            lines.append(f"{i['name']}: drops for no configured router: {format_drops(i['drops'])}")
+    return "\n".join(lines)

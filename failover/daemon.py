@@ -1,0 +1,525 @@
+"""The daemon: one asyncio loop feeds packets and timers into every virtual router.
+
+Each router has one `loop.call_at` timer, re-armed from `next_deadline()` after every
+input (no polling tick). Packets from each interface's raw socket go through the
+RFC 3768 7.1 receive checks; every drop is counted by reason. The routers' actions run
+here: adverts are sent at once, address changes and gratuitous ARPs go through one
+ordered work queue (netlink is async).
+
+Exit codes of `failover run`:
+
+    0  clean shutdown on SIGTERM/SIGINT (masters sent priority 0, VIPs removed)
+    1  unexpected internal error (a bug: the traceback is on stderr)
+    2  usage error (bad command-line arguments)
+    3  invalid or unreadable config file
+    4  interface problem: an interface is missing or has no IPv4 address
+    5  another daemon already runs on the same control socket
+    6  the system refused a socket: raw/AF_PACKET (not root?) or the control socket
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import socket
+import sys
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from enum import IntEnum
+from functools import partial
+from ipaddress import IPv4Address, IPv4Interface
+
+from failover.config import Config, RouterConfig
+from failover.control import AlreadyRunning, ControlServer, Json, bind_socket
+from failover.protocol.packet import DropReason, encode
+from failover.protocol.receive import ReceivePolicy, Rejected, validate
+from failover.protocol.router import (
+    Action,
+    AddAddresses,
+    RemoveAddresses,
+    SendAdvert,
+    SendGratuitousArp,
+    State,
+    StateChanged,
+    VirtualRouter,
+)
+from failover.ratelimit import RateLimiter
+from failover.runtime.arp import GarpSender
+from failover.runtime.netlink import (
+    InterfaceAddress,
+    InterfaceError,
+    Netlink,
+    VipClaims,
+    primary_address,
+)
+from failover.runtime.sockets import VrrpSocket
+
+log = logging.getLogger("failover")
+
+STOP_TIMEOUT = 5.0  # seconds to finish address removal on shutdown
+QUIET_DROPS = {DropReason.UNKNOWN_VRID}  # routine on a LAN shared with other groups
+
+
+def label(rc: RouterConfig) -> str:
+    """How log lines name a virtual router: `VR_1 vrid=51 eth0`."""
+    return f"{rc.name} vrid={rc.vrid} {rc.interface}"
+
+
+async def remove_vips(
+    nl: Netlink, rc: RouterConfig, index: int, present: list[InterfaceAddress]
+) -> list[IPv4Interface]:
+    """Remove `rc`'s virtual addresses from the interface (crash left-overs, teardown)."""
+    vips = {a.ip for a in rc.addresses}
+    return [
+        a.address for a in present if a.address.ip in vips and await nl.remove(index, a.address)
+    ]
+
+
+async def teardown(config: Config) -> list[str]:
+    """`failover teardown`: remove every configured VIP; one line per thing done."""
+    lines = []
+    async with Netlink() as nl:
+        for rc in config.routers:
+            if rc.priority == 255:
+                lines.append(f"{label(rc)}: skipped: priority 255, its addresses are real")
+                continue
+            try:
+                index = await nl.index(rc.interface)
+            except InterfaceError as err:
+                lines.append(f"{label(rc)}: skipped: {err}")
+                continue
+            removed = await remove_vips(nl, rc, index, await nl.addresses(index))
+            lines += [f"{label(rc)}: removed {a}" for a in removed]
+    return lines
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    INTERNAL = 1
+    USAGE = 2
+    CONFIG = 3
+    INTERFACE = 4
+    ALREADY_RUNNING = 5
+    SYSTEM = 6
+
+
+class StartupError(Exception):
+    """The daemon cannot start; each message is one line for stderr."""
+
+    def __init__(self, code: ExitCode, *messages: str) -> None:
+        super().__init__("; ".join(messages))
+        self.code = code
+        self.messages = messages
+
+
+@dataclass(eq=False)
+class Interface:
+    """One interface in use: its socket, its routers by VRID, its drops."""
+
+    name: str
+    index: int
+    primary: IPv4Address
+    sock: VrrpSocket
+    garp: GarpSender
+    routers: dict[int, Router] = field(default_factory=dict)
+    policies: dict[int, ReceivePolicy] = field(default_factory=dict)
+    drops: Counter[str] = field(default_factory=Counter)
+
+
+@dataclass(eq=False)
+class Router:
+    """One virtual router and what the daemon keeps about it."""
+
+    core: VirtualRouter
+    iface: Interface
+    timer: asyncio.TimerHandle | None = None
+    armed: float | None = None
+    garp: list[asyncio.TimerHandle] = field(default_factory=list)
+    adverts_sent: int = 0
+    adverts_received: int = 0
+    send_errors: int = 0
+    drops: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def label(self) -> str:
+        return label(self.core.config)
+
+    def status(self, now: float) -> Json:
+        core, c = self.core, self.core.config
+        since = None if core.state_since is None else round(now - core.state_since, 1)
+        return {
+            "name": c.name,
+            "vrid": c.vrid,
+            "interface": c.interface,
+            "state": core.state.value,
+            "priority": c.priority,
+            "master_ip": None if core.master_ip is None else str(core.master_ip),
+            "master_priority": core.master_priority,
+            "since": since,
+            "primary_ip": str(core.primary_ip),
+            "addresses": [str(a) for a in c.addresses],
+            "adverts_sent": self.adverts_sent,
+            "adverts_received": self.adverts_received,
+            "send_errors": self.send_errors,
+            "drops": dict(sorted(self.drops.items())),
+        }
+
+
+Job = Callable[[], Awaitable[None]]
+
+
+class Daemon:
+    """Runs every configured virtual router until SIGTERM/SIGINT."""
+
+    def __init__(self, config: Config, control_path: str) -> None:
+        self.config = config
+        self.control_path = control_path
+        self.interfaces: dict[str, Interface] = {}
+        self.routers: list[Router] = []
+        self._claims = VipClaims()
+        self._limiter = RateLimiter()
+        self._jobs: asyncio.Queue[Job] = asyncio.Queue()
+        self._stop = asyncio.Event()
+        self._loop = asyncio.get_running_loop()
+        self._nl: Netlink  # opened by run(), once the control socket is ours
+
+    # -- lifecycle ------------------------------------------------------------------------
+    async def run(self) -> ExitCode:
+        control = ControlServer(self._bind_control(), {"status": self.status})
+        self._nl = Netlink()
+        signals = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+        for sig in signals:
+            self._loop.add_signal_handler(sig, self._on_signal, sig)
+        try:
+            await self._setup(self._nl)
+            await control.start()
+            worker = asyncio.create_task(self._work())
+            if not self._stop.is_set():
+                self._start()
+                await self._stop.wait()
+            self._shutdown()
+            try:
+                await asyncio.wait_for(self._jobs.join(), STOP_TIMEOUT)
+            except TimeoutError:
+                log.error("gave up waiting for address removal after %gs", STOP_TIMEOUT)
+            worker.cancel()
+        finally:
+            for sig in signals:
+                self._loop.remove_signal_handler(sig)
+            await control.close()
+            self._close()
+            self._nl.close()
+        log.info("failover stopped")
+        return ExitCode.OK
+
+    def _bind_control(self) -> socket.socket:
+        try:
+            return bind_socket(self.control_path)
+        except AlreadyRunning as err:
+            raise StartupError(ExitCode.ALREADY_RUNNING, str(err)) from None
+        except OSError as err:
+            raise StartupError(
+                ExitCode.SYSTEM, f"cannot create control socket {self.control_path}: {err}"
+            ) from None
+
+    async def _setup(self, nl: Netlink) -> None:
+        """Resolve interfaces, open sockets, remove stale VIPs, build the routers."""
+        by_iface: dict[str, list[RouterConfig]] = {}
+        for rc in self.config.routers:
+            by_iface.setdefault(rc.interface, []).append(rc)
+        found: dict[str, tuple[int, list[InterfaceAddress], IPv4Address]] = {}
+        errors = []
+        for name, rcs in by_iface.items():
+            users = ", ".join(rc.name for rc in rcs)
+            try:
+                index = await nl.index(name)
+            except InterfaceError as err:
+                errors.append(f"{err} (used by {users})")
+                continue
+            present = await nl.addresses(index)
+            # The owner's (priority 255) addresses are real; other VIPs are not ours to use.
+            virtual = {a.ip for rc in rcs if rc.priority != 255 for a in rc.addresses}
+            primary = primary_address(present, virtual)
+            if primary is None:
+                errors.append(
+                    f"interface {name!r} has no IPv4 address (used by {users}); adverts "
+                    "are sent from its primary IPv4 address (RFC 3768 5.2.1)"
+                )
+                continue
+            found[name] = (index, present, primary)
+        if errors:
+            raise StartupError(ExitCode.INTERFACE, *errors)
+        for name, (index, _, primary) in found.items():
+            self.interfaces[name] = self._open_interface(name, index, primary)
+        protected = []
+        for name, rcs in by_iface.items():
+            index, present, _ = found[name]
+            for rc in rcs:
+                if rc.priority == 255:  # the owner's addresses already there are real
+                    real = {p.address.ip for p in present}
+                    protected += [(name, a.ip) for a in rc.addresses if a.ip in real]
+                    continue
+                try:
+                    stale = await remove_vips(nl, rc, index, present)
+                except OSError as err:
+                    raise StartupError(
+                        ExitCode.SYSTEM, f"{label(rc)}: cannot remove stale addresses: {err}"
+                    ) from None
+                for a in stale:
+                    log.warning("%s: removed stale %s (left by an earlier run)", label(rc), a)
+        self._claims = VipClaims(protected)
+        for rc in self.config.routers:
+            iface = self.interfaces[rc.interface]
+            router = Router(VirtualRouter(rc, iface.primary), iface)
+            iface.routers[rc.vrid] = router
+            iface.policies[rc.vrid] = router.core.receive_policy()
+            self.routers.append(router)
+
+    def _open_interface(self, name: str, index: int, primary: IPv4Address) -> Interface:
+        try:
+            sock = VrrpSocket(name, index, primary)
+        except OSError as err:
+            raise StartupError(
+                ExitCode.SYSTEM,
+                f"cannot open a raw VRRP socket on {name}: {err.strerror or err} "
+                "(failover run needs root or CAP_NET_RAW)",
+            ) from None
+        try:
+            garp = GarpSender(name)
+        except OSError as err:
+            sock.close()
+            raise StartupError(
+                ExitCode.SYSTEM, f"cannot open an ARP socket on {name}: {err.strerror or err}"
+            ) from None
+        iface = Interface(name, index, primary, sock, garp)
+        log.info("%s: index %d, adverts from %s", name, index, primary)
+        return iface
+
+    def _start(self) -> None:
+        names = ", ".join(sorted(self.interfaces))
+        log.info(
+            "failover %d: %d virtual router(s) on %s, control socket %s",
+            os.getpid(),
+            len(self.routers),
+            names,
+            self.control_path,
+        )
+        for iface in self.interfaces.values():
+            self._loop.add_reader(iface.sock.fileno(), self._on_readable, iface)
+        now = self._loop.time()
+        for r in self.routers:
+            self._feed(r, r.core.start(now))
+
+    def _on_signal(self, sig: signal.Signals) -> None:
+        if sig == signal.SIGHUP:
+            log.warning("SIGHUP: reload is not supported yet; restart to apply a new config")
+            return
+        if not self._stop.is_set():
+            log.info("%s received: stopping", sig.name)
+        self._stop.set()
+
+    def _shutdown(self) -> None:
+        """RFC 3768 6.4.2/6.4.3 Shutdown for every router."""
+        for iface in self.interfaces.values():
+            self._loop.remove_reader(iface.sock.fileno())
+        now = self._loop.time()
+        for r in self.routers:
+            if r.timer is not None:
+                r.timer.cancel()
+                r.timer = None
+            self._execute(r, r.core.stop(now))
+
+    def _close(self) -> None:
+        for iface in self.interfaces.values():
+            self._loop.remove_reader(iface.sock.fileno())
+            iface.sock.close()
+            iface.garp.close()
+
+    # -- inputs ---------------------------------------------------------------------------
+    def _feed(self, r: Router, actions: list[Action]) -> None:
+        self._execute(r, actions)
+        self._arm(r)
+
+    def _arm(self, r: Router) -> None:
+        """One timer per router, at the core's next deadline."""
+        deadline = r.core.next_deadline()
+        if r.timer is not None:
+            if deadline == r.armed:
+                return
+            r.timer.cancel()
+            r.timer = None
+        r.armed = deadline
+        if deadline is not None:
+            r.timer = self._loop.call_at(deadline, self._on_timer, r)
+
+    def _on_timer(self, r: Router) -> None:
+        r.timer = None
+        self._feed(r, r.core.expire(self._loop.time()))
+
+    def _on_readable(self, iface: Interface) -> None:
+        try:
+            packets = iface.sock.receive()
+        except OSError as err:
+            log.error("%s: receive failed: %s", iface.name, err)
+            return
+        now = self._loop.time()
+        for packet in packets:
+            result = validate(packet, iface.policies, frozenset({iface.primary}))
+            if isinstance(result, Rejected):
+                self._drop(iface, result, now)
+                continue
+            r = iface.routers[result.advert.vrid]
+            r.adverts_received += 1
+            self._feed(r, r.core.receive(result.advert, result.source, now))
+
+    def _drop(self, iface: Interface, rej: Rejected, now: float) -> None:
+        """Count every drop (per router, or per interface for unknown VRIDs); log a few."""
+        r = iface.routers.get(rej.vrid) if rej.vrid is not None else None
+        (r.drops if r else iface.drops)[rej.reason.value] += 1
+        held_back = self._limiter.allow((iface.name, rej.vrid, rej.reason), now)
+        if held_back is None:
+            return
+        level = logging.INFO if rej.reason in QUIET_DROPS else logging.WARNING
+        more = f" ({held_back} more since last logged)" if held_back else ""
+        log.log(
+            level,
+            "%s: dropped advert from %s vrid=%s: %s: %s%s",
+            r.label if r else iface.name,
+            rej.source,
+            rej.vrid,
+            rej.reason.value,
+            rej.detail,
+            more,
+        )
+
+    # -- actions --------------------------------------------------------------------------
+    def _execute(self, r: Router, actions: list[Action]) -> None:
+        for action in actions:
+            match action:
+                case StateChanged(old, new, reason):
+                    log.info("%s %s -> %s (%s)", r.label, old.value, new.value, reason)
+                case SendAdvert(priority):
+                    self._send(r, priority)
+                case AddAddresses(addresses):
+                    self._claims.claim(r.core.config.name, r.iface.name, addresses)
+                    self._jobs.put_nowait(partial(self._apply, r, True, addresses))
+                case RemoveAddresses(addresses):
+                    for handle in r.garp:
+                        handle.cancel()
+                    r.garp.clear()
+                    free = self._claims.release(r.core.config.name, r.iface.name, addresses)
+                    kept = [a for a in addresses if a not in free]
+                    if kept:
+                        log.info(
+                            "%s: keeping %s (held by another router or owned)",
+                            r.label,
+                            ", ".join(map(str, kept)),
+                        )
+                    if free:
+                        self._jobs.put_nowait(partial(self._apply, r, False, tuple(free)))
+                case SendGratuitousArp(ips):
+                    self._jobs.put_nowait(partial(self._garp, r, ips))
+
+    def _send(self, r: Router, priority: int) -> None:
+        try:
+            r.iface.sock.send(encode(r.core.advertisement(priority)))
+        except OSError as err:
+            r.send_errors += 1
+            held_back = self._limiter.allow((r.label, "send"), self._loop.time())
+            if held_back is not None:
+                more = f" ({held_back} more since last logged)" if held_back else ""
+                log.warning("%s: sending advert failed: %s%s", r.label, err, more)
+            return
+        r.adverts_sent += 1
+
+    async def _work(self) -> None:
+        """Run address and ARP jobs one at a time, in order."""
+        while True:
+            job = await self._jobs.get()
+            try:
+                await job()
+            except Exception:
+                log.exception("address job failed")
+            finally:
+                self._jobs.task_done()
+
+    async def _apply(self, r: Router, add: bool, addresses: tuple[IPv4Interface, ...]) -> None:
+        """Add or remove addresses; log what changed, and errors, and carry on."""
+        change = self._nl.add if add else self._nl.remove
+        for a in addresses:
+            try:
+                changed = await change(r.iface.index, a)
+            except OSError as err:
+                log.error("%s: cannot %s %s: %s", r.label, "add" if add else "remove", a, err)
+                continue
+            if changed:
+                log.info("%s: %s %s", r.label, "added" if add else "removed", a)
+
+    async def _garp(self, r: Router, ips: tuple[IPv4Address, ...]) -> None:
+        s = self.config.settings
+
+        def failed(err: OSError) -> None:
+            log.warning("%s: gratuitous ARP failed: %s", r.label, err)
+
+        r.garp = r.iface.garp.schedule(
+            self._loop,
+            ips,
+            s.garp_repeat,
+            s.garp_delay,
+            lambda: r.core.state is State.MASTER,
+            failed,
+        )
+        log.debug("%s: gratuitous ARP for %s", r.label, ", ".join(map(str, ips)))
+
+    # -- control --------------------------------------------------------------------------
+    def status(self, _request: Json) -> Json:
+        now = self._loop.time()
+        return {
+            "ok": True,
+            "pid": os.getpid(),
+            "routers": [r.status(now) for r in self.routers],
+            "interfaces": [
+                {
+                    "name": i.name,
+                    "index": i.index,
+                    "primary_ip": str(i.primary),
+                    "drops": dict(sorted(i.drops.items())),
+                }
+                for i in self.interfaces.values()
+            ],
+        }
+
+
+def run(config: Config, control_path: str) -> int:
+    """Run the daemon to completion; startup errors go to stderr with their exit code."""
+
+    async def main() -> ExitCode:
+        return await Daemon(config, control_path).run()
+
+    try:
+        return asyncio.run(main())
+    except StartupError as err:
+        for message in err.messages:
+            print(f"failover: error: {message}", file=sys.stderr)
+        return err.code
+
+
+def configure_logging(level: str) -> None:
+    """One line per event on stderr (journald adds its own metadata).
+
+    `level` applies to failover's own logger; libraries (pyroute2, asyncio) log
+    warnings and errors only.
+    """
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        logging.Formatter(
+            "%(asctime)s.%(msecs)03d %(levelname)s %(message)s", datefmt="%Y-%m-%d %H:%M:%S"
+        )
+    )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.WARNING)
+    log.setLevel(level.upper())

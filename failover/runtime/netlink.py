@@ -1,0 +1,145 @@
+"""Interfaces and addresses over rtnetlink (pyroute2); the daemon never runs `ip`.
+
+`Netlink` is a thin async wrapper over one `AsyncIPRoute`: interface lookup, IPv4
+address listing, idempotent add/remove. `VipClaims` is the pure bookkeeping that lets
+two virtual routers share a virtual address on one interface (the original's sample
+config does): an address is removed only when no router still holds it as master.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import socket
+from collections.abc import Iterable
+from dataclasses import dataclass
+from ipaddress import IPv4Address, IPv4Interface
+from types import TracebackType
+
+from pyroute2 import AsyncIPRoute
+from pyroute2.netlink.exceptions import NetlinkError
+
+IFA_F_SECONDARY = 0x01  # linux/if_addr.h
+
+
+class InterfaceError(Exception):
+    """An interface is missing or unusable (no IPv4 address)."""
+
+
+@dataclass(frozen=True, slots=True)
+class InterfaceAddress:
+    """One IPv4 address on an interface, in the kernel's order."""
+
+    address: IPv4Interface
+    secondary: bool = False
+
+
+def primary_address(
+    addresses: Iterable[InterfaceAddress], exclude: Iterable[IPv4Address] = ()
+) -> IPv4Address | None:
+    """The address adverts are sent from (RFC 3768 5.2.1 / 6.4.3 primary IP address).
+
+    The first non-secondary address not in `exclude` (our virtual addresses), else the
+    first address not excluded, else None.
+    """
+    skip = set(exclude)
+    usable = [a for a in addresses if a.address.ip not in skip]
+    for a in usable:
+        if not a.secondary:
+            return a.address.ip
+    return usable[0].address.ip if usable else None
+
+
+class Netlink:
+    """Async rtnetlink access for the current network namespace."""
+
+    def __init__(self) -> None:
+        self._ipr = AsyncIPRoute()
+
+    async def __aenter__(self) -> Netlink:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._ipr.close()
+
+    async def index(self, name: str) -> int:
+        """The interface index of `name`; InterfaceError if there is no such interface."""
+        found: list[int] = await self._ipr.link_lookup(ifname=name)
+        if not found:
+            raise InterfaceError(f"interface {name!r} does not exist")
+        return found[0]
+
+    async def addresses(self, index: int) -> list[InterfaceAddress]:
+        """The IPv4 addresses on an interface, in the kernel's order."""
+        out = []
+        async for msg in await self._ipr.get_addr(family=socket.AF_INET, index=index):
+            iface = IPv4Interface(f"{msg.get('address')}/{msg['prefixlen']}")
+            flags = msg.get("IFA_FLAGS") or msg["flags"]
+            out.append(InterfaceAddress(iface, bool(flags & IFA_F_SECONDARY)))
+        return out
+
+    async def add(self, index: int, address: IPv4Interface) -> bool:
+        """Add an address; False (not an error) if it is already there."""
+        return await self._change("add", index, address, {errno.EEXIST})
+
+    async def remove(self, index: int, address: IPv4Interface) -> bool:
+        """Remove an address; False (not an error) if it is not there."""
+        return await self._change("del", index, address, {errno.EADDRNOTAVAIL, errno.ENODEV})
+
+    async def _change(
+        self, command: str, index: int, address: IPv4Interface, harmless: set[int]
+    ) -> bool:
+        """One RTM_NEWADDR/RTM_DELADDR; a harmless error code means nothing to do.
+
+        Other netlink errors are raised as OSError, so callers need not know pyroute2.
+        """
+        prefixlen = address.network.prefixlen
+        try:
+            await self._ipr.addr(command, index=index, address=str(address.ip), prefixlen=prefixlen)
+        except NetlinkError as err:
+            if err.code in harmless:
+                return False
+            raise OSError(err.code, os.strerror(err.code)) from None
+        return True
+
+
+class VipClaims:
+    """Which virtual routers hold which (interface, address) as master.
+
+    `protected` addresses (an owner's real addresses present before we started) are
+    never given back for removal.
+    """
+
+    def __init__(self, protected: Iterable[tuple[str, IPv4Address]] = ()) -> None:
+        self._holders: dict[tuple[str, IPv4Address], set[str]] = {}
+        self._protected = set(protected)
+
+    def claim(self, router: str, interface: str, addresses: Iterable[IPv4Interface]) -> None:
+        for a in addresses:
+            self._holders.setdefault((interface, a.ip), set()).add(router)
+
+    def release(
+        self, router: str, interface: str, addresses: Iterable[IPv4Interface]
+    ) -> list[IPv4Interface]:
+        """Drop `router`'s claims; return the addresses nobody holds any more."""
+        free = []
+        for a in addresses:
+            key = (interface, a.ip)
+            holders = self._holders.get(key, set())
+            holders.discard(router)
+            if not holders:
+                self._holders.pop(key, None)
+                if key not in self._protected:
+                    free.append(a)
+        return free
+
+    def holders(self, interface: str, address: IPv4Address) -> frozenset[str]:
+        return frozenset(self._holders.get((interface, address), ()))

@@ -123,7 +123,7 @@ class VirtualRouter:
         return self._deadline
 
     # -- inputs -----------------------------------------------------------------------
-    def start(self, now: float) -> list[Action]:
+    def start(self, now: float, reason: str = "startup") -> list[Action]:
         """RFC 3768 6.4.1: the Startup event in Initialize."""
         if self.state is not State.INITIALIZE:
             return []
@@ -132,7 +132,25 @@ class VirtualRouter:
             # arms the Adver_Timer and becomes Master.
             return self._become_master(now, "address owner (priority 255)")
         # 6.4.1: else Master_Down_Timer = Master_Down_Interval, go Backup.
-        return self._become_backup(now, "startup")
+        return self._become_backup(now, reason)
+
+    def link_down(self, now: float) -> list[Action]:
+        """The interface lost its link: nothing can be heard or sent, so give up.
+
+        Not an RFC 3768 event (keepalived calls the result FAULT): a router cut off its
+        LAN stops claiming the addresses, and on `link_up` starts again as a backup, so
+        preemption rules decide whether it takes the group back.
+        """
+        if self.state is State.MASTER:
+            actions: list[Action] = [RemoveAddresses(self.config.addresses)]
+            return actions + self._enter(State.INITIALIZE, now, "link down", None)
+        if self.state is State.BACKUP:
+            return self._enter(State.INITIALIZE, now, "link down", None)
+        return []
+
+    def link_up(self, now: float) -> list[Action]:
+        """The interface has its link back: the Startup event (RFC 3768 6.4.1)."""
+        return self.start(now, reason="link up")
 
     def stop(self, now: float) -> list[Action]:
         """RFC 3768 6.4.2/6.4.3: the Shutdown event."""

@@ -1,0 +1,225 @@
+"""Real VRRP peers on lab hosts: keepalived 2.2.x and FRR vrrpd (Debian packages).
+
+Each peer reports its own view of each virtual router's state, so a test can compare
+what every implementation believes, not only who holds the address.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import shutil
+import subprocess
+from dataclasses import dataclass
+from ipaddress import IPv4Interface
+from pathlib import Path
+
+from failover.lab.lab import DEFAULT_VIP, LANS, Host, Lab
+from failover.lab.procs import Proc
+from failover.lab.wait import wait_until
+
+KEEPALIVED = shutil.which("keepalived") or "/usr/sbin/keepalived"
+FRR_DIR = Path("/usr/lib/frr")
+
+
+@dataclass(frozen=True, slots=True)
+class Instance:
+    """One virtual router as a peer is configured for it."""
+
+    vrid: int
+    priority: int = 100
+    vips: tuple[IPv4Interface, ...] = (DEFAULT_VIP,)
+    interval: int = 1
+    preempt: bool = True
+    auth_pass: str | None = None
+    interface: str = LANS[0].ifname
+
+
+class KeepalivedPeer:
+    """keepalived in a lab host's namespace, foreground, VRRPv2, its own pid files."""
+
+    def __init__(self, lab: Lab, host: Host | str, instances: list[Instance]) -> None:
+        self.lab = lab
+        self.host = lab.host(host)
+        self.instances = instances
+        self.dir = lab.path(f"{self.host.name}-keepalived")
+        self.dir.mkdir(exist_ok=True)
+        self.conf = self.dir / "keepalived.conf"
+        self.notify = self.dir / "notify.sh"
+        self.proc: Proc | None = None
+
+    def render(self) -> str:
+        """keepalived.conf for the instances; `notify` records keepalived's own view."""
+        lines = [
+            "global_defs {",
+            f"  router_id {self.host.name}",
+            "  vrrp_version 2",
+            "  script_user root",
+            "  enable_script_security",
+            "}",
+        ]
+        for i in self.instances:
+            lines += [
+                f"vrrp_instance VI_{i.vrid} {{",
+                "  state BACKUP",
+                f"  interface {i.interface}",
+                f"  virtual_router_id {i.vrid}",
+                f"  priority {i.priority}",
+                f"  advert_int {i.interval}",
+                f"  notify {self.notify}",
+            ]
+            if not i.preempt:
+                lines.append("  nopreempt")
+            if i.auth_pass is not None:
+                lines += [
+                    "  authentication {",
+                    "    auth_type PASS",
+                    f"    auth_pass {i.auth_pass}",
+                    "  }",
+                ]
+            lines += ["  virtual_ipaddress {", *(f"    {v}" for v in i.vips), "  }", "}"]
+        return "\n".join(lines) + "\n"
+
+    def start(self) -> KeepalivedPeer:
+        self.conf.write_text(self.render())
+        self.notify.write_text(f'#!/bin/sh\necho "$3" > {self.dir}/state-"$2"\n')
+        self.notify.chmod(0o700)
+        for old in self.dir.glob("state-*"):
+            old.unlink()
+        argv = [
+            KEEPALIVED, "-n", "-l", "-D", "-f", str(self.conf),
+            "-p", str(self.dir / "keepalived.pid"),
+            "-r", str(self.dir / "vrrp.pid"),
+            "-c", str(self.dir / "checker.pid"),
+        ]  # fmt: skip
+        self.proc = self.lab.start(self.host, argv, name=f"{self.host.name}-keepalived")
+        return self
+
+    @property
+    def running(self) -> Proc:
+        if self.proc is None:
+            raise RuntimeError(f"keepalived on {self.host.name} was never started")
+        return self.proc
+
+    def stop(self, timeout: float = 10.0) -> int:
+        """Graceful stop: keepalived sends priority 0 as master (RFC 3768 6.4.3)."""
+        return self.running.stop(timeout)
+
+    def kill(self) -> int:
+        return self.running.kill()
+
+    def log(self) -> str:
+        return self.running.log()
+
+    def state(self, vrid: int) -> str | None:
+        """keepalived's own view (from its notify script): MASTER, BACKUP, FAULT or None."""
+        path = self.dir / f"state-VI_{vrid}"
+        try:
+            return path.read_text().strip() or None
+        except FileNotFoundError:
+            return None
+
+
+class FrrPeer:
+    """FRR zebra + vrrpd in a lab host's namespace, with a macvlan per VRID.
+
+    FRR needs the macvlan (virtual MAC 00:00:5e:00:01:VRID, bridge mode) to exist with
+    the virtual addresses on it; vrrpd brings it up as master and keeps it
+    protodown as backup. FRR has no VRRPv2 authentication.
+    """
+
+    def __init__(self, lab: Lab, host: Host | str, instances: list[Instance]) -> None:
+        self.lab = lab
+        self.host = lab.host(host)
+        self.instances = instances
+        self.dir = lab.path(f"{self.host.name}-frr")
+        self.procs: list[Proc] = []
+
+    def macvlan(self, vrid: int) -> str:
+        return f"vrrp4-{vrid}"
+
+    def render(self) -> str:
+        lines = ["frr defaults traditional", "!"]
+        for i in self.instances:
+            if i.auth_pass is not None:
+                raise ValueError("FRR vrrpd has no VRRPv2 authentication")
+            lines += [
+                f"interface {i.interface}",
+                f" vrrp {i.vrid} version 2",
+                f" vrrp {i.vrid} priority {i.priority}",
+                f" vrrp {i.vrid} advertisement-interval {i.interval * 1000}",
+                *(f" vrrp {i.vrid} ip {v.ip}" for v in i.vips),
+            ]
+            if not i.preempt:
+                lines.append(f" no vrrp {i.vrid} preempt")
+            lines.append("!")
+        return "\n".join(lines) + "\n"
+
+    def _prepare(self) -> None:
+        """The per-namespace folder owned by frr, and a macvlan per VRID."""
+        frr = pwd.getpwnam("frr")
+        self.dir.mkdir(exist_ok=True)
+        os.chown(self.dir, frr.pw_uid, frr.pw_gid)
+        conf = self.dir / "frr.conf"
+        conf.write_text(self.render())
+        os.chown(conf, frr.pw_uid, frr.pw_gid)
+        for i in self.instances:
+            name = self.macvlan(i.vrid)
+            if subprocess.run(self.host.argv(["ip", "link", "show", name]),
+                              capture_output=True).returncode == 0:  # fmt: skip
+                continue
+            self.lab.run(self.host, ["ip", "link", "add", name, "link", i.interface,
+                                     "type", "macvlan", "mode", "bridge"])  # fmt: skip
+            mac = f"00:00:5e:00:01:{i.vrid:02x}"
+            self.lab.run(self.host, ["ip", "link", "set", name, "address", mac])
+            for v in i.vips:
+                self.lab.run(self.host, ["ip", "addr", "add", str(v), "dev", name])
+            self.lab.run(self.host, ["ip", "link", "set", name, "up"])
+
+    def _daemon(self, name: str, config: str) -> Proc:
+        d = self.dir
+        argv = [
+            str(FRR_DIR / name), "-u", "frr", "-g", "frr",
+            "-z", str(d / "zserv.api"), "-i", str(d / f"{name}.pid"),
+            "--vty_socket", str(d), "-f", config, "-A", "127.0.0.1",
+        ]  # fmt: skip
+        return self.lab.start(self.host, argv, name=f"{self.host.name}-{name}")
+
+    def start(self) -> FrrPeer:
+        self._prepare()
+        zebra = self._daemon("zebra", "/dev/null")
+        self.procs.append(zebra)
+        wait_until(lambda: (self.dir / "zserv.api").exists(), 15, what="zebra's zserv socket")
+        self.procs.append(self._daemon("vrrpd", str(self.dir / "frr.conf")))
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Graceful stop of vrrpd (priority 0 as master), then zebra."""
+        for proc in reversed(self.procs):
+            proc.stop(timeout)
+
+    def kill(self) -> None:
+        for proc in reversed(self.procs):
+            proc.kill()
+
+    def log(self) -> str:
+        return "\n".join(p.log() for p in self.procs)
+
+    def vtysh(self, command: str) -> str:
+        done = self.lab.run(
+            self.host, ["vtysh", "--vty_socket", str(self.dir), "-c", command], check=False
+        )
+        return done.stdout
+
+    def state(self, vrid: int) -> str | None:
+        """FRR's own view of the IPv4 instance: MASTER, BACKUP, INITIALIZE or None."""
+        try:
+            data = json.loads(self.vtysh(f"show vrrp {vrid} json") or "[]")
+        except json.JSONDecodeError:
+            return None
+        for vr in data if isinstance(data, list) else [data]:
+            if vr.get("vrid") == vrid:
+                status = str(vr.get("v4", {}).get("status", "")).upper()
+                return status or None
+        return None

@@ -24,6 +24,7 @@ class Peer(Protocol):
     host: Host
 
     def state(self, vrid: int) -> str | None: ...
+    def start(self) -> object: ...
     def stop(self, timeout: float = 10.0) -> object: ...
     def log(self) -> str: ...
 
@@ -37,12 +38,13 @@ def pair(
     auth_pass: str | None = None,
     keepalived_auth: str | None = None,
     keepalived_interval: int = 1,
+    start: bool = True,
 ) -> tuple[Node, KeepalivedPeer]:
     """failover on r1 and keepalived on r2, both for VRID 51 with the lab's VIP."""
     vr = router(VRID, failover_priority, preempt=preempt)
     if auth_pass is not None:
         vr |= {"auth_type": "simple", "auth_password": auth_pass}
-    ours = Node(lab, "r1", [vr]).start()
+    ours = Node(lab, "r1", [vr])
     theirs = KeepalivedPeer(
         lab,
         "r2",
@@ -55,7 +57,10 @@ def pair(
                 interval=keepalived_interval,
             )
         ],
-    ).start()
+    )
+    if start:
+        ours.start()
+        theirs.start()
     return ours, theirs
 
 
@@ -111,9 +116,14 @@ def test_heal_without_preempt_keeps_new_master(
     lab: Lab, keepalived: str, failover_wins: bool
 ) -> None:
     ours, theirs = pair(
-        lab, 150 if failover_wins else 100, 100 if failover_wins else 150, preempt=False
-    )
+        lab, 150 if failover_wins else 100, 100 if failover_wins else 150, preempt=False,
+        start=False,
+    )  # fmt: skip
     master, backup = (ours, theirs) if failover_wins else (theirs, ours)
+    # Preempt off: the first to time out keeps the group, so start the master first.
+    master.start()
+    wait_until(lambda: master.state(VRID) == "MASTER", 15, what="first master")
+    backup.start()
     wait_settled(lab, master, backup)
     lab.cut(master.host)
     wait_until(lambda: backup.state(VRID) == "MASTER", 15, what="takeover after cut")

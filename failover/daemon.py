@@ -271,6 +271,10 @@ class Daemon:
                 for a in stale:
                     log.warning("%s: removed stale %s (left by an earlier run)", label(rc), a)
         self._claims = VipClaims(protected)
+        self._build_routers()
+
+    def _build_routers(self) -> None:
+        """A VirtualRouter per config entry, on its interface (sockets already open)."""
         for rc in self.config.routers:
             iface = self.interfaces[rc.interface]
             router = Router(VirtualRouter(rc, iface.primary), iface)

@@ -85,14 +85,15 @@ def validate(
     if total_len > len(packet):
         return Rejected(DropReason.TRUNCATED, f"{len(packet)} of {total_len} bytes", source=source)
     payload = packet[ihl:total_len]
+    # The claimed VRID (unverified), so the caller can count a drop on its router.
+    vrid = payload[1] if len(payload) > 1 else None
     # 7.1: MUST verify that the IP TTL is 255.
     if ttl != VRRP_TTL:
-        return Rejected(DropReason.BAD_TTL, f"TTL {ttl}, expected 255", source=source)
+        return Rejected(DropReason.BAD_TTL, f"TTL {ttl}, expected 255", vrid, source)
     # 7.1: version 2, complete packet, checksum: all inside decode.
     try:
         adv = decode(payload)
     except DecodeError as err:
-        vrid = payload[1] if len(payload) > 1 else None
         return Rejected(err.reason, err.detail, vrid=vrid, source=source)
     # 7.1: MUST verify the VRID is configured on the receiving interface ...
     policy = policies.get(adv.vrid)

@@ -77,8 +77,7 @@ def test_unreadable_config_exits_3(tmp_path: Path) -> None:
     )
     assert done.returncode == ExitCode.CONFIG
     assert done.stderr == (
-        f"{missing}: invalid configuration:\n"
-        f"  {missing}: cannot read: No such file or directory\n"
+        f"{missing}: invalid configuration:\n  {missing}: cannot read: No such file or directory\n"
     )
 
 
@@ -117,8 +116,7 @@ def test_second_instance_exits_5_and_leaves_the_first_alone(lab: Lab) -> None:
     done = run_once(lab, "run", "--config", str(conf), "--control-socket", sock)
     assert done.returncode == ExitCode.ALREADY_RUNNING == 5
     assert done.stderr == (
-        f"failover: error: another failover daemon (pid {first.pid}) is already running on "
-        f"{sock}\n"
+        f"failover: error: another failover daemon (pid {first.pid}) is already running on {sock}\n"
     )
     # The second did not touch the first one's VIP (no stale-address clean-up) or socket.
     assert first.alive() and vip in lab.addresses("r1")

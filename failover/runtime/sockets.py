@@ -16,6 +16,9 @@ from failover.protocol.packet import VRRP_GROUP, VRRP_PROTOCOL, VRRP_TTL
 IP_MULTICAST_ALL = 49  # linux/in.h; not exported by Python's socket module
 RECV_BUFFER = 65535
 READ_BATCH = 64  # packets read per readable event, so one busy LAN cannot starve the loop
+# 255 routers' adverts can arrive in one burst; each small packet costs ~1 KiB of buffer.
+RECV_BUFFER_BYTES = 1 << 20
+SO_RCVBUFFORCE = 33  # asm-generic/socket.h; not exported by Python's socket module
 
 
 def ip_mreqn(group: IPv4Address, address: IPv4Address, ifindex: int) -> bytes:
@@ -45,6 +48,10 @@ class VrrpSocket:
             sock.setsockopt(socket.IPPROTO_IP, IP_MULTICAST_ALL, 0)
             # RFC 3768 5.2.2: adverts go to 224.0.0.18; receive them on this interface.
             sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, mreq)
+            try:  # root may exceed net.core.rmem_max
+                sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, RECV_BUFFER_BYTES)
+            except PermissionError:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECV_BUFFER_BYTES)
             sock.setblocking(False)
         except BaseException:
             sock.close()

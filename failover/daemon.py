@@ -392,7 +392,7 @@ class Daemon:
             level,
             "%s: dropped advert from %s vrid=%s: %s: %s%s",
             r.label if r else iface.name,
-            rej.source,
+            rej.source or "?",
             rej.vrid,
             rej.reason.value,
             rej.detail,

@@ -25,6 +25,12 @@ options:
     description: Seconds to wait for the daemon's answer.
     type: float
     default: 5
+  with_addresses:
+    description:
+      - Also return RV(local_addresses), the IPv4 addresses configured on the host's
+        interfaces (read with C(ip -4 -json addr)), to see where the virtual addresses are.
+    type: bool
+    default: false
   missing_ok:
     description:
       - When V(true), a daemon that is not running (no socket, or nobody listening) is not
@@ -126,6 +132,17 @@ by_name:
   returned: always
   type: dict
   sample: {"VR_1": {"vrid": 51, "state": "MASTER", "priority": 200, "master_ip": "192.0.2.11"}}
+pid:
+  description: Process id of the daemon.
+  returned: when running
+  type: int
+  sample: 4242
+local_addresses:
+  description: IPv4 addresses on the host's interfaces, in CIDR form.
+  returned: when O(with_addresses=true)
+  type: list
+  elements: str
+  sample: [192.0.2.1/24, 192.0.2.254/24]
 masters:
   description: Names of the virtual routers this host is master of.
   returned: always
@@ -133,6 +150,8 @@ masters:
   elements: str
   sample: [VR_1]
 """
+
+import json
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -165,11 +184,26 @@ def normalise(router):
     return out
 
 
+def local_addresses(module):
+    """IPv4 addresses of every interface, as a.b.c.d/len strings."""
+    ip = module.get_bin_path("ip", required=True, opt_dirs=["/usr/sbin", "/sbin"])
+    rc, out, err = module.run_command([ip, "-4", "-json", "addr", "show"])
+    if rc != 0:
+        module.fail_json(msg="ip -4 -json addr show failed: %s" % err.strip())
+    found = []
+    for link in json.loads(out or "[]"):
+        for a in link.get("addr_info", []):
+            if a.get("family") == "inet" and "local" in a:
+                found.append("%s/%s" % (a["local"], a.get("prefixlen", 32)))
+    return found
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
             control_socket=dict(type="path", default="/run/failover/failover.sock"),
             timeout=dict(type="float", default=5.0),
+            with_addresses=dict(type="bool", default=False),
             missing_ok=dict(type="bool", default=False),
         ),
         supports_check_mode=True,
@@ -178,6 +212,8 @@ def main():
     result = dict(
         changed=False, running=False, control_socket=path, routers=[], by_name={}, masters=[]
     )
+    if module.params["with_addresses"]:
+        result["local_addresses"] = local_addresses(module)
     try:
         reply = control_request(path, {"command": "status"}, module.params["timeout"])
     except ControlError as err:
@@ -190,6 +226,7 @@ def main():
     routers = [normalise(r) for r in routers if isinstance(r, dict)]
     result.update(
         running=True,
+        pid=reply.get("pid"),
         routers=routers,
         by_name=dict((r["name"], r) for r in routers),
         masters=[r["name"] for r in routers if r["state"] == "MASTER"],

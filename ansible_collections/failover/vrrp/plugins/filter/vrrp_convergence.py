@@ -1,0 +1,177 @@
+# -*- coding: utf-8 -*-
+# Copyright: failover developers
+# MIT License (see https://opensource.org/licenses/MIT)
+"""Judge a fleet's VRRP state: one master per virtual router, agreed by all, VIPs placed."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: vrrp_convergence
+author: failover developers
+version_added: 1.0.0
+short_description: Judge whether a fleet of failover daemons has converged
+description:
+  - Takes what M(failover.vrrp.vrrp_info) returned on every host (with
+    O(failover.vrrp.vrrp_info#module:with_addresses=true)) and checks, for every virtual
+    router seen on any host, that exactly one host is MASTER, that every BACKUP names
+    that master's address as its master, that each virtual address is configured on the
+    master and on no other host, and (with O(preferred=true)) that the master is the
+    host with the highest priority.
+  - Returns the verdict, the list of problems in words, and a table of who is in which
+    state, for a readable failure message.
+positional: _input, preferred
+options:
+  _input:
+    description:
+      - A mapping of host name to that host's M(failover.vrrp.vrrp_info) result
+        (V(running), V(routers), V(local_addresses)).
+    type: dict
+    required: true
+  preferred:
+    description: Also require the master to be the host with the highest priority.
+    type: bool
+    default: false
+"""
+
+EXAMPLES = r"""
+- name: Judge the fleet
+  ansible.builtin.set_fact:
+    verdict: "{{ dict(hosts | zip(info.results)) | failover.vrrp.vrrp_convergence }}"
+
+- name: Fail with the table
+  ansible.builtin.fail:
+    msg: "{{ verdict.problems + [verdict.table] }}"
+  when: not verdict.converged
+"""
+
+RETURN = r"""
+_value:
+  description: The verdict.
+  type: dict
+  contains:
+    converged:
+      description: Whether every check passed.
+      type: bool
+    problems:
+      description: One line per failed check.
+      type: list
+      elements: str
+    table:
+      description: A text table, one row per virtual router, one column per host.
+      type: str
+    masters:
+      description: The master host of each virtual router that has exactly one.
+      type: dict
+"""
+
+from collections.abc import Mapping
+
+from ansible.errors import AnsibleFilterError
+
+
+def _ip(address):
+    return str(address).split("/", 1)[0]
+
+
+def vrrp_convergence(fleet, preferred=False):
+    if not isinstance(fleet, Mapping):
+        raise AnsibleFilterError("vrrp_convergence: input must map host names to vrrp_info results")
+    problems = []
+    hosts = [str(h) for h in fleet]
+    routers = {}  # name -> {host: router status}
+    order = []
+    local = {}
+    for host in hosts:
+        info = fleet[host] or {}
+        local[host] = {_ip(a) for a in info.get("local_addresses") or []}
+        if not info.get("running"):
+            why = info.get("msg") or "the daemon does not answer on its control socket"
+            problems.append(f"{host}: not running ({why})")
+            continue
+        for r in info.get("routers") or []:
+            name = r.get("name")
+            if name not in routers:
+                routers[name] = {}
+                order.append(name)
+            routers[name][host] = r
+
+    masters = {}
+    for name in order:
+        seen = routers[name]
+        state_of = {h: str(r.get("state") or "?").upper() for h, r in seen.items()}
+        master_hosts = [h for h, s in state_of.items() if s == "MASTER"]
+        if len(master_hosts) != 1:
+            problems.append(
+                f"{name}: {len(master_hosts)} masters"
+                + (f" ({', '.join(master_hosts)})" if master_hosts else "")
+                + ", expected exactly 1"
+            )
+        for h, s in state_of.items():
+            if s not in ("MASTER", "BACKUP"):
+                problems.append(f"{name}: {h} is {s}")
+        if len(master_hosts) != 1:
+            continue
+        master = master_hosts[0]
+        masters[name] = master
+        m = seen[master]
+        master_ip = m.get("primary_ip") or m.get("master_ip")
+        for h, s in state_of.items():
+            if s == "BACKUP" and master_ip and seen[h].get("master_ip") != master_ip:
+                problems.append(
+                    f"{name}: {h} sees master {seen[h].get('master_ip')}, "
+                    f"but the master is {master} ({master_ip})"
+                )
+        if preferred:
+            best = max(seen, key=lambda h: seen[h].get("priority") or 0)
+            if best != master and (seen[best].get("priority") or 0) > (m.get("priority") or 0):
+                problems.append(
+                    f"{name}: master is {master} (priority {m.get('priority')}), but "
+                    f"{best} has priority {seen[best].get('priority')} (preemption pending?)"
+                )
+        for vip in m.get("addresses") or []:
+            ip = _ip(vip)
+            if ip not in local.get(master, set()):
+                problems.append(f"{name}: VIP {ip} is not on the master {master}")
+            others = [h for h in hosts if h != master and ip in local.get(h, set())]
+            if others:
+                problems.append(f"{name}: VIP {ip} is also on {', '.join(others)}")
+
+    return {
+        "converged": not problems,
+        "problems": problems,
+        "table": _table(hosts, order, routers, local),
+        "masters": masters,
+    }
+
+
+def _table(hosts, order, routers, local):
+    header = ["router", "vrid"] + hosts
+    rows = [header]
+    for name in order:
+        seen = routers[name]
+        any_r = next(iter(seen.values()))
+        vips = {_ip(a) for r in seen.values() for a in (r.get("addresses") or [])}
+        row = [str(name), str(any_r.get("vrid", "?"))]
+        for h in hosts:
+            r = seen.get(h)
+            if r is None:
+                row.append("-")
+                continue
+            cell = f"{str(r.get('state') or '?').upper()} p{r.get('priority')}"
+            if r.get("master_ip"):
+                cell += f" m={r.get('master_ip')}"
+            if vips & local.get(h, set()):
+                cell += " +vip"
+            row.append(cell)
+        rows.append(row)
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    return "\n".join(
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows
+    )
+
+
+class FilterModule:
+    """failover.vrrp convergence filter."""
+
+    def filters(self):
+        return {"vrrp_convergence": vrrp_convergence}

@@ -51,6 +51,7 @@ from failover.runtime.arp import GarpSender
 from failover.runtime.netlink import (
     InterfaceAddress,
     InterfaceError,
+    LinkMonitor,
     Netlink,
     VipClaims,
     primary_address,
@@ -127,6 +128,7 @@ class Interface:
     routers: dict[int, Router] = field(default_factory=dict)
     policies: dict[int, ReceivePolicy] = field(default_factory=dict)
     drops: Counter[str] = field(default_factory=Counter)
+    running: bool = True  # link up with carrier (`link_running`)
 
 
 @dataclass(eq=False)
@@ -185,11 +187,13 @@ class Daemon:
         self._stop = asyncio.Event()
         self._loop = asyncio.get_running_loop()
         self._nl: Netlink  # opened by run(), once the control socket is ours
+        self._links: LinkMonitor
 
     # -- lifecycle ------------------------------------------------------------------------
     async def run(self) -> ExitCode:
         control = ControlServer(self._bind_control(), {"status": self.status})
         self._nl = Netlink()
+        self._links = LinkMonitor()
         signals = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
         for sig in signals:
             self._loop.add_signal_handler(sig, self._on_signal, sig)
@@ -199,7 +203,9 @@ class Daemon:
             worker = asyncio.create_task(self._work())
             if not self._stop.is_set():
                 self._start()
+                watcher = asyncio.create_task(self._watch_links())
                 await self._stop.wait()
+                watcher.cancel()
             self._shutdown()
             try:
                 await asyncio.wait_for(self._jobs.join(), STOP_TIMEOUT)
@@ -212,6 +218,7 @@ class Daemon:
             await control.close()
             self._close()
             self._nl.close()
+            self._links.close()
         log.info("failover stopped")
         return ExitCode.OK
 
@@ -254,6 +261,9 @@ class Daemon:
             raise StartupError(ExitCode.INTERFACE, *errors)
         for name, (index, _, primary) in found.items():
             self.interfaces[name] = self._open_interface(name, index, primary)
+        await self._links.bind()  # before reading link states: no change is missed
+        for iface in self.interfaces.values():
+            iface.running = await nl.running(iface.index)
         protected = []
         for name, rcs in by_iface.items():
             index, present, _ = found[name]
@@ -313,9 +323,13 @@ class Daemon:
         )
         for iface in self.interfaces.values():
             self._loop.add_reader(iface.sock.fileno(), self._on_readable, iface)
+        for iface in self.interfaces.values():
+            if not iface.running:
+                log.warning("%s: link is down; its virtual routers start when it is up", iface.name)
         now = self._loop.time()
         for r in self.routers:
-            self._feed(r, r.core.start(now))
+            if r.iface.running:
+                self._feed(r, r.core.start(now))
 
     def _on_signal(self, sig: signal.Signals) -> None:
         if sig == signal.SIGHUP:
@@ -362,6 +376,25 @@ class Daemon:
     def _on_timer(self, r: Router) -> None:
         r.timer = None
         self._feed(r, r.core.expire(self._loop.time()))
+
+    async def _watch_links(self) -> None:
+        """Feed link changes of the interfaces in use to their routers."""
+        by_index = {i.index: i for i in self.interfaces.values()}
+        async for event in self._links.events():
+            iface = by_index.get(event.index)
+            if iface is not None and (event.running != iface.running or event.deleted):
+                self._link_changed(iface, event.running, event.deleted)
+
+    def _link_changed(self, iface: Interface, running: bool, deleted: bool = False) -> None:
+        """Link down: routers give up (masters remove VIPs); link up: RFC 3768 6.4.1 Startup."""
+        if deleted:
+            log.error("%s was deleted: its virtual routers stay down until a restart", iface.name)
+        else:
+            log.warning("%s: link %s", iface.name, "up" if running else "down")
+        iface.running = running
+        now = self._loop.time()
+        for r in iface.routers.values():
+            self._feed(r, r.core.link_up(now) if running else r.core.link_down(now))
 
     def _on_readable(self, iface: Interface) -> None:
         try:

@@ -1,9 +1,10 @@
 """Interfaces and addresses over rtnetlink (pyroute2); the daemon never runs `ip`.
 
-`Netlink` is a thin async wrapper over one `AsyncIPRoute`: interface lookup, IPv4
-address listing, idempotent add/remove. `VipClaims` is the pure bookkeeping that lets
-two virtual routers share a virtual address on one interface (the original's sample
-config does): an address is removed only when no router still holds it as master.
+`Netlink` is a thin async wrapper over one `AsyncIPRoute`: interface lookup, link
+state, IPv4 address listing, idempotent add/remove. `LinkMonitor` reports link state
+changes (RTMGRP_LINK). `VipClaims` is the pure bookkeeping that lets two virtual
+routers share a virtual address on one interface (the original's sample config does):
+an address is removed only when no router still holds it as master.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import errno
 import os
 import socket
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Interface
 from types import TracebackType
@@ -20,6 +21,35 @@ from pyroute2 import AsyncIPRoute
 from pyroute2.netlink.exceptions import NetlinkError
 
 IFA_F_SECONDARY = 0x01  # linux/if_addr.h
+IFF_UP = 0x1  # linux/if.h: administratively up
+IFF_LOWER_UP = 0x10000  # linux/if.h: the driver signals L1 up (carrier)
+RTMGRP_LINK = 0x1  # linux/rtnetlink.h
+
+
+def link_running(flags: int) -> bool:
+    """Can the interface carry adverts: up and with carrier."""
+    return bool(flags & IFF_UP) and bool(flags & IFF_LOWER_UP)
+
+
+@dataclass(frozen=True, slots=True)
+class LinkEvent:
+    """An interface's link state as one RTM_NEWLINK/RTM_DELLINK says it is now."""
+
+    index: int
+    running: bool
+    deleted: bool = False
+
+
+def link_event(msg: Mapping[str, object]) -> LinkEvent | None:
+    """The link event in a netlink message, or None for other messages."""
+    event, index, flags = msg.get("event"), msg.get("index"), msg.get("flags")
+    if not isinstance(index, int) or not isinstance(flags, int):
+        return None
+    if event == "RTM_DELLINK":
+        return LinkEvent(index, False, deleted=True)
+    if event == "RTM_NEWLINK":
+        return LinkEvent(index, link_running(flags))
+    return None
 
 
 class InterfaceError(Exception):
@@ -77,6 +107,11 @@ class Netlink:
             raise InterfaceError(f"interface {name!r} does not exist")
         return found[0]
 
+    async def running(self, index: int) -> bool:
+        """Is the link up with carrier now (see `link_running`)."""
+        links = await self._ipr.link("get", index=index)
+        return any(link_running(int(link["flags"])) for link in links)
+
     async def addresses(self, index: int) -> list[InterfaceAddress]:
         """The IPv4 addresses on an interface, in the kernel's order."""
         out = []
@@ -109,6 +144,27 @@ class Netlink:
                 return False
             raise OSError(err.code, os.strerror(err.code)) from None
         return True
+
+
+class LinkMonitor:
+    """Link state changes of every interface, from the RTMGRP_LINK multicast group."""
+
+    def __init__(self) -> None:
+        self._ipr = AsyncIPRoute()
+
+    async def bind(self) -> None:
+        """Subscribe; events from here on are reported (bind before reading states)."""
+        await self._ipr.bind(groups=RTMGRP_LINK)
+
+    async def events(self) -> AsyncIterator[LinkEvent]:
+        while True:
+            async for msg in self._ipr.get():
+                event = link_event(msg)
+                if event is not None:
+                    yield event
+
+    def close(self) -> None:
+        self._ipr.close()
 
 
 class VipClaims:

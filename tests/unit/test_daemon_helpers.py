@@ -9,7 +9,14 @@ import pytest
 
 from failover.ratelimit import RateLimiter
 from failover.runtime.arp import garp_frame
-from failover.runtime.netlink import InterfaceAddress, VipClaims, primary_address
+from failover.runtime.netlink import (
+    InterfaceAddress,
+    LinkEvent,
+    VipClaims,
+    link_event,
+    link_running,
+    primary_address,
+)
 from failover.runtime.sockets import ip_mreqn
 
 IP = IPv4Address
@@ -101,3 +108,20 @@ class TestRateLimiter:
         assert limit.allow("other", 5.0) == 0
         assert limit.allow("k", 10.0) == 2  # two held back since the last line
         assert limit.allow("k", 25.0) == 0
+
+
+class TestLinkEvents:
+    UP, LOWER_UP = 0x1, 0x10000
+
+    def test_running_needs_up_and_carrier(self) -> None:
+        assert link_running(self.UP | self.LOWER_UP)
+        assert not link_running(self.UP)  # no carrier: the bridge port is down
+        assert not link_running(self.LOWER_UP)
+
+    def test_messages(self) -> None:
+        up = {"event": "RTM_NEWLINK", "index": 3, "flags": self.UP | self.LOWER_UP}
+        assert link_event(up) == LinkEvent(3, True)
+        assert link_event({**up, "flags": self.UP}) == LinkEvent(3, False)
+        assert link_event({**up, "event": "RTM_DELLINK"}) == LinkEvent(3, False, deleted=True)
+        assert link_event({**up, "event": "RTM_NEWADDR"}) is None
+        assert link_event({"event": "RTM_NEWLINK"}) is None

@@ -145,3 +145,24 @@ def test_master_sends_adverts_adds_vips_and_garps_then_shuts_down() -> None:
         assert all(r.timer is None for r in (r1, r2))
 
     run(check)
+
+
+def test_link_down_gives_up_and_link_up_starts_again() -> None:
+    def check(d: Daemon, iface: Interface, sock: FakeSock, r1: Router, r2: Router) -> None:
+        deadline = r2.core.next_deadline()
+        assert deadline is not None
+        d._feed(r2, r2.core.expire(deadline))
+        assert r2.core.state is State.MASTER
+
+        d._link_changed(iface, running=False)
+        assert not iface.running
+        assert r1.core.state is r2.core.state is State.INITIALIZE
+        assert r1.timer is None and r2.timer is None  # nothing to time without a link
+        assert [kind for kind, _ in jobs(d)] == ["add", "garp", "remove"]
+        assert len(sock.sent) == 1  # no priority-0 advert on a dead link
+
+        d._link_changed(iface, running=True)
+        assert r1.core.state is r2.core.state is State.BACKUP  # RFC 3768 6.4.1 Startup
+        assert r1.timer is not None and r2.timer is not None
+
+    run(check)

@@ -159,11 +159,17 @@ class FrrPeer:
     def _prepare(self) -> None:
         """The per-namespace folder owned by frr, and a macvlan per VRID."""
         frr = pwd.getpwnam("frr")
+        # The frr user must reach its folder inside the lab's private (0700) temp dir.
+        self.lab.dir.chmod(0o711)
         self.dir.mkdir(exist_ok=True)
         os.chown(self.dir, frr.pw_uid, frr.pw_gid)
         conf = self.dir / "frr.conf"
         conf.write_text(self.render())
         os.chown(conf, frr.pw_uid, frr.pw_gid)
+        # FRR's documented set-up: only the macvlan (up as master) answers ARP for the
+        # VIPs; without this the parent interface answers for them even as backup.
+        for knob, value in (("arp_ignore", "1"), ("arp_announce", "2")):
+            self.lab.run(self.host, ["sysctl", "-qw", f"net.ipv4.conf.all.{knob}={value}"])
         for i in self.instances:
             name = self.macvlan(i.vrid)
             if subprocess.run(self.host.argv(["ip", "link", "show", name]),

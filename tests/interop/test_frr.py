@@ -58,7 +58,7 @@ def test_converge_cut_and_heal(lab: Lab, frr: Path, failover_wins: bool) -> None
         lambda: lab.cut(master_host),
         lambda: (theirs.state(VRID) if failover_wins else ours.state(VRID)) == "MASTER",
     )
-    print(f"cut {master_host.name}: client outage {outage.gap:.3f}s")
+    print(f"cut {master_host.name}: client outage {outage.longest_gap:.3f}s")
     lab.heal(master_host)
     wait_until(
         lambda: settled(lab, ours, theirs, failover_wins),
@@ -79,4 +79,5 @@ def test_graceful_stop(lab: Lab, frr: Path, failover_wins: bool) -> None:
     else:
         theirs.stop()
         wait_until(lambda: ours.state(VRID) == "MASTER", 10, what="failover takes over")
-        assert lab.holders(DEFAULT_VIP) == [lab.host("r1")]
+        assert lab.host("r1") in lab.holders(DEFAULT_VIP)
+        assert not frr_holds_vip(theirs)

@@ -103,7 +103,7 @@ def test_master_cut_and_heal(lab: Lab, keepalived: str, failover_wins: bool) -> 
         lambda: lab.cut(master.host),
         lambda: backup.state(VRID) == "MASTER" and backup.host in lab.holders(DEFAULT_VIP),
     )
-    print(f"cut {master.host.name}: client outage {outage.gap:.3f}s (bound 3.609s + ARP)")
+    print(f"cut {master.host.name}: client outage {outage.longest_gap:.3f}s (bound 3.609s + ARP)")
     assert backup.state(VRID) == "MASTER"
     lab.heal(master.host)
     # preempt on both sides: the higher priority takes the group back.
@@ -186,7 +186,7 @@ def test_password_mismatch_each_side_alone(lab: Lab, keepalived: str) -> None:
     wait_until(lambda: drops(ours, "auth_mismatch") > 0, 10, what="auth_mismatch counted")
     assert "auth_mismatch" in ours.log()
     wait_until(
-        lambda: "password" in theirs.log().lower() or "auth" in theirs.log().lower(),
+        lambda: "invalid passwd" in theirs.log(),
         10,
         what="keepalived logs the mismatch",
     )

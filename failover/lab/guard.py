@@ -3,11 +3,14 @@
 SIGTERM and SIGHUP become SystemExit and SIGINT KeyboardInterrupt, so `finally` blocks
 and context managers run; whatever is still open at interpreter exit is closed by an
 atexit hook. During a teardown the signals are held and raised once it is done.
+A forked copy of this process (pyroute2 forks to open namespaced sockets) that gets
+one of these signals exits at once: only the process that built a lab tears it down.
 """
 
 from __future__ import annotations
 
 import atexit
+import os
 import signal
 import threading
 from collections.abc import Callable, Iterator
@@ -20,6 +23,7 @@ _saved: dict[int, Any] = {}
 _depth = 0
 _deferring = 0
 _pending: list[int] = []
+_owner = os.getpid()
 CATCH = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
@@ -30,6 +34,10 @@ def _interrupt(signum: int) -> BaseException:
 
 
 def _handler(signum: int, _frame: FrameType | None) -> None:
+    if os.getpid() != _owner:
+        # A forked child (pyroute2 forks to open sockets in a namespace) must die
+        # here, not unwind the parent's stack and tear down the parent's lab.
+        os._exit(128 + signum)
     if _deferring:
         _pending.append(signum)
         return
@@ -57,10 +65,11 @@ def unregister(key: int) -> None:
 
 def install() -> None:
     """Make SIGTERM/SIGHUP raise SystemExit, SIGINT KeyboardInterrupt (nestable)."""
-    global _depth
+    global _depth, _owner
     if threading.current_thread() is not threading.main_thread():
         return
     if _depth == 0:
+        _owner = os.getpid()
         for sig in CATCH:
             _saved[sig] = signal.signal(sig, _handler)
     _depth += 1

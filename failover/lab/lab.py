@@ -11,6 +11,7 @@ addresses are used: routers 192.0.2.1..N, the client 192.0.2.100; the second LAN
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import tempfile
@@ -94,6 +95,7 @@ class Lab:
         self._ipr: dict[str, Any] = {}
         self._created: list[str] = []
         self._open = False
+        self._owner = os.getpid()
 
     # -- life cycle -----------------------------------------------------------------
 
@@ -112,7 +114,7 @@ class Lab:
             raise LabError(f"cannot build a lab: {reason}")
         guard.install()
         guard.register(id(self), self.close)
-        self._open = True
+        self._open, self._owner = True, os.getpid()
         try:
             self.dir = Path(tempfile.mkdtemp(prefix=self.prefix))
             self._make_ns(self.switch)
@@ -149,8 +151,8 @@ class Lab:
 
     def close(self) -> None:
         """Tear everything down: processes, namespaces, temp dir. Idempotent."""
-        if not self._open:
-            return
+        if not self._open or os.getpid() != self._owner:
+            return  # closed already, or a forked copy of the owner
         try:
             with guard.signals_deferred():
                 self._teardown()

@@ -10,10 +10,13 @@ import socket
 import struct
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from ipaddress import IPv4Address
 
 from pyroute2 import netns as _netns
+
+from failover.lab.wait import wait_until
 
 ECHO_REQUEST, ECHO_REPLY = 8, 0
 
@@ -148,10 +151,36 @@ class Pinger:
         with self._lock:
             return self.replies[-1] if self.replies else None
 
+    def replied_after(self, t: float) -> bool:
+        """True once a reply has arrived after monotonic time `t`."""
+        last = self.last_reply()
+        return last is not None and last > t
+
     def reachable(self, within: float = 0.5) -> bool:
         """True if a reply arrived in the last `within` seconds."""
         last = self.last_reply()
         return last is not None and time.monotonic() - last <= within
+
+    def measure(
+        self, event: Callable[[], object], recovered: Callable[[], object], timeout: float = 30.0
+    ) -> Outage:
+        """The client-visible outage caused by `event()`.
+
+        Waits for steady replies, runs `event`, waits for `recovered()` (e.g. a new master
+        holds the VIP), then for replies again; the result spans the last reply before
+        the event to a moment well after replies resumed.
+        """
+        wait_until(lambda: self.reachable(0.1), timeout, what=f"replies from {self.target}")
+        t0 = time.monotonic()
+        event()
+        wait_until(recovered, timeout, what="recovery after the event")
+        t1 = time.monotonic()
+        wait_until(lambda: self.replied_after(t1), timeout, what=f"{self.target} to answer")
+        resumed = self.last_reply() or t1
+        wait_until(lambda: self.replied_after(resumed + 0.2), timeout, what="steady replies")
+        with self._lock:
+            before = [t for t in self.replies if t <= t0]
+        return self.outage(before[-1] if before else t0)
 
     def outage(self, start: float | None = None, end: float | None = None) -> Outage:
         """The longest reply gap in [start, end] (default: since start, until now)."""

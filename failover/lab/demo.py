@@ -1,0 +1,138 @@
+"""The `failover lab` walk-through: a live failover on a namespaced LAN, narrated."""
+
+from __future__ import annotations
+
+import shlex
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+
+from failover.lab.lab import DEFAULT_VIP, Lab
+from failover.lab.netns import sweep
+from failover.lab.nodes import Node, converged, failover_argv, router
+from failover.lab.wait import wait_until
+
+PRIORITIES = (150, 100, 50)
+VRID = 51
+INTERVAL = 1
+TIMEOUT = 30.0
+
+
+def skew_time(priority: int) -> float:
+    """RFC 3768 6.1: Skew_Time = (256 - Priority) / 256."""
+    return (256 - priority) / 256
+
+
+def master_down_interval(priority: int, interval: float) -> float:
+    """RFC 3768 6.1: Master_Down_Interval = 3 * Advertisement_Interval + Skew_Time."""
+    return 3 * interval + skew_time(priority)
+
+
+class Narrator:
+    """Prints steps with the time since the start."""
+
+    def __init__(self) -> None:
+        self.t0 = time.monotonic()
+
+    def __call__(self, message: str) -> None:
+        print(f"[{time.monotonic() - self.t0:6.2f}s] {message}", flush=True)
+
+
+def show_status(nodes: list[Node]) -> None:
+    """`failover status` of every router, as a user would run it."""
+    for node in nodes:
+        done = subprocess.run(
+            failover_argv("status", "--control-socket", node.socket_path),
+            capture_output=True, text=True, timeout=10,
+        )  # fmt: skip
+        print(f"  -- {node.host.name}: failover status")
+        for line in (done.stdout or done.stderr).rstrip().splitlines():
+            print(f"     {line}")
+
+
+def wait_for(nodes: list[Node], check: Callable[[], object], what: str) -> object:
+    """wait_until, failing early with the log if a daemon died."""
+
+    def probe() -> object:
+        for n in nodes:
+            if n.proc is not None and n.proc.returncode is not None and n.proc.returncode != 0:
+                raise SystemExit(f"the daemon on {n.host.name} exited:\n{n.log()}")
+        return check()
+
+    return wait_until(probe, TIMEOUT, 0.05, what)
+
+
+def explore(lab: Lab, nodes: list[Node]) -> None:
+    """Print commands to look around, then wait for Ctrl-C."""
+    print("\nThe lab stays up; try (as root, in another terminal):")
+    r1, client = lab.routers[0], lab.client
+    assert client is not None
+    port = r1.ports["eth0"]
+    commands = [
+        ("r1's routers", failover_argv("status", "--control-socket", nodes[0].socket_path)),
+        ("r1's addresses", r1.argv(["ip", "-br", "addr", "show", "eth0"])),
+        ("ping the VIP", client.argv(["ping", "-c3", str(DEFAULT_VIP.ip)])),
+        ("watch the adverts", client.argv(["tshark", "-i", "eth0", "-f", "ip proto 112"])),
+        ("cut r1 off", lab.switch.argv(["ip", "link", "set", port, "down"])),
+        ("heal r1", lab.switch.argv(["ip", "link", "set", port, "up"])),
+        ("daemon logs", ["tail", "-f", *(str(n.running.log_path) for n in nodes)]),
+    ]
+    for what, argv in commands:
+        print(f"  # {what}\n  {shlex.join(argv)}")
+    print("Press Ctrl-C to tear everything down.", flush=True)
+    while True:
+        signal.pause()
+
+
+def run_demo(routers: int = 2, keep: bool = False) -> int:
+    """Build, converge, cut the master off, heal, (keep,) tear down. Exit code."""
+    say = Narrator()
+    for gone in sweep():
+        say(f"removed a leftover of a dead lab run: {gone}")
+    with Lab(routers=routers) as lab:
+        say(f"built a LAN in network namespaces {lab.prefix}*: bridge br0 in {lab.switch.ns}")
+        nodes = []
+        for host, prio in zip(lab.routers, PRIORITIES, strict=False):
+            nodes.append(Node(lab, host, [router(VRID, prio, interval=INTERVAL)], "info"))
+            print(f"  {host.name:6} {host.addresses['eth0']!s:16} priority {prio}")
+        assert lab.client is not None
+        print(f"  client {lab.client.addresses['eth0']!s:16} pings the virtual IP {DEFAULT_VIP}")
+        say(f"starting a failover daemon in each router (vrid {VRID}, advert every {INTERVAL}s)")
+        for node in nodes:
+            node.start()
+        master = wait_for(nodes, lambda: converged(nodes, VRID), "one master, the rest backups")
+        assert isinstance(master, Node)
+        say(f"converged: {master.host.name} is MASTER and holds {DEFAULT_VIP.ip}")
+        show_status(nodes)
+        pinger = lab.ping(DEFAULT_VIP.ip)
+        wait_for(nodes, lambda: pinger.reachable(0.1), f"the client to reach {DEFAULT_VIP.ip}")
+        say(f"the client reaches {DEFAULT_VIP.ip} (one ping every 10 ms)")
+        rest = [n for n in nodes if n is not master]
+        heir = max(rest, key=lambda n: n.routers[0]["priority"])
+        say(f"cutting {master.host.name} off the LAN (its bridge port goes down)")
+        outage = pinger.measure(
+            lambda: lab.cut(master.host),
+            lambda: heir.state(VRID) == "MASTER" and DEFAULT_VIP.ip in lab.addresses(heir.host),
+            TIMEOUT,
+        )
+        prio = heir.routers[0]["priority"]
+        bound = master_down_interval(prio, INTERVAL)
+        say(f"{heir.host.name} took over: it is MASTER and holds {DEFAULT_VIP.ip}")
+        print(
+            f"  client outage {outage.longest_gap:.3f}s ({outage.lost} pings lost); protocol "
+            f"bound {bound:.3f}s = 3 x {INTERVAL}s + Skew_Time {skew_time(prio):.3f}s"
+        )
+        show_status(rest)
+        say(f"healing: {master.host.name} is back on the LAN (preempt on, priority "
+            f"{master.routers[0]['priority']})")  # fmt: skip
+        lab.heal(master.host)
+        back = wait_for(nodes, lambda: converged(nodes, VRID), "one master after the heal")
+        assert isinstance(back, Node)
+        say(f"after the heal {back.host.name} is MASTER; the others are BACKUP")
+        show_status(nodes)
+        if keep:
+            explore(lab, nodes)
+        say("tearing down: daemons stop, namespaces and temp files go")
+    say("done: nothing left behind")
+    return 0

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 name: netns
-author: failover developers
+author: failover maintainers (!UNKNOWN)
 version_added: 1.0.0
 short_description: Run tasks inside a network namespace on the controller
 description:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 name: vrrp_convergence
-author: failover developers
+author: failover maintainers (!UNKNOWN)
 version_added: 1.0.0
 short_description: Judge whether a fleet of failover daemons has converged
 description:

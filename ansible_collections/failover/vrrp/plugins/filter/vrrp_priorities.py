@@ -7,7 +7,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 name: vrrp_priorities
-author: failover developers
+author: failover maintainers (!UNKNOWN)
 version_added: 1.0.0
 short_description: Assign VRRP priorities from the order of hosts in a group
 description:

@@ -9,18 +9,19 @@ DOCUMENTATION = r"""
 module: vrrp_config
 short_description: Write the failover daemon's JSON configuration
 version_added: 1.0.0
-author: failover developers
+author: failover maintainers (!UNKNOWN)
 description:
   - Builds the C(vrrp-config.json) of the C(failover) VRRPv2 daemon from structured
     parameters and writes it atomically (a temporary file in the same folder, validated,
     then renamed over the old one).
   - Without any of O(control_socket), O(garp_repeat) or O(garp_delay) the file is a list
     of router objects, the format of the original failover, so the file also works with
-    it. With any of them, the object form C({"virtual_routers": [...], ...}) is written.
+    it. With any of them, the object form (C(virtual_routers) and the settings) is
+    written.
   - The new file is validated with the daemon's own C(failover check) when the daemon is
     installed (see O(failover_command)); an invalid config is never written and the
     module fails with the daemon's error messages.
-  - Idempotent: the file is left untouched when its JSON content already equals the
+  - Idempotent, the file is left untouched when its JSON content already equals the
     desired one, whatever its formatting.
   - Authentication passwords are never printed; they are masked in the returned config
     and in the diff.
@@ -111,6 +112,7 @@ attributes:
     description: Shows the old and new file, passwords masked.
   platform:
     platforms: posix
+    support: full
     description: Runs on the host that runs the daemon.
 notes:
   - The daemon re-reads the file on reload; this module only writes it. The

@@ -9,7 +9,7 @@ DOCUMENTATION = r"""
 module: vrrp_info
 short_description: Read the state of the running failover daemon
 version_added: 1.0.0
-author: failover developers
+author: failover maintainers (!UNKNOWN)
 description:
   - Asks the running C(failover) daemon for the state of its virtual routers over its
     control socket (a unix socket answering newline-delimited JSON) and returns, per
@@ -39,7 +39,6 @@ options:
     default: false
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.info_module
 attributes:
   check_mode:
     support: full

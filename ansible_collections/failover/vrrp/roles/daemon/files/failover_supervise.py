@@ -238,7 +238,7 @@ COMMANDS = {
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="failover-supervise", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="failover-supervise", description=__doc__.split("\n", maxsplit=1)[0])
     parser.add_argument("command", choices=sorted(COMMANDS))
     parser.add_argument("--pidfile", required=True)
     parser.add_argument("--log", required=True)

@@ -45,7 +45,7 @@ def serve(path, answer):
     seen = []
 
     def loop():
-        conn, _ = srv.accept()
+        conn, _peer = srv.accept()
         with conn:
             buf = b""
             while not buf.endswith(b"\n"):

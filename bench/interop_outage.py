@@ -20,11 +20,11 @@ from typing import Protocol
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from failover.lab.lab import DEFAULT_VIP, Host, Lab  # noqa: E402
-from failover.lab.nodes import Node, router  # noqa: E402
-from failover.lab.wait import wait_until  # noqa: E402
-from failover.protocol.router import master_down_interval, skew_time  # noqa: E402
-from tests.interop.peers import FrrPeer, Instance, KeepalivedPeer  # noqa: E402
+from failover.lab.lab import DEFAULT_VIP, Host, Lab
+from failover.lab.nodes import Node, router
+from failover.lab.wait import wait_until
+from failover.protocol.router import master_down_interval, skew_time
+from tests.interop.peers import FrrPeer, Instance, KeepalivedPeer
 
 VRID = 51
 MASTER_PRIORITY, BACKUP_PRIORITY = 150, 100

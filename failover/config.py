@@ -181,7 +181,7 @@ def _password(value: Any) -> bytes:
 
 
 def _version(value: Any) -> int:
-    if value == 2 and not isinstance(value, bool):
+    if type(value) is int and value == 2:
         return 2
     if value == 3:
         raise vol.Invalid("VRRPv3 is not supported yet; use 2")
@@ -277,7 +277,7 @@ def parse(data: Any) -> Config:
         try:
             r = ROUTER_SCHEMA(item)
         except vol.Invalid as err:
-            errors.extend(_errors(prefix, err))
+            errors.extend(sorted(_errors(prefix, err)))  # stable order for users
             continue
         if r["auth_type"] == AuthType.SIMPLE and "auth_password" not in r:
             errors.append(f"{_place(prefix, ['auth_password'])}: is required with simple auth")

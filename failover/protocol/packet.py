@@ -52,7 +52,6 @@ class DropReason(StrEnum):
     BAD_TYPE = "bad_type"
     BAD_CHECKSUM = "bad_checksum"
     LENGTH_MISMATCH = "length_mismatch"
-    BAD_AUTH_TYPE = "bad_auth_type"
     UNKNOWN_VRID = "unknown_vrid"
     LOCAL_OWNER = "local_owner"
     AUTH_TYPE_MISMATCH = "auth_type_mismatch"

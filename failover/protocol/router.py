@@ -180,8 +180,11 @@ class VirtualRouter:
         if self._deadline is None or now + TIMER_SLACK < self._deadline:
             return []
         if self.state is State.MASTER:
-            # 6.4.3: Adver_Timer fires: send an advert, reset the Adver_Timer.
-            self._deadline = now + self.config.advert_interval
+            # 6.4.3: Adver_Timer fires: send an advert, reset the Adver_Timer (from the
+            # deadline, so adverts do not drift; from now if the caller fell behind).
+            self._deadline += self.config.advert_interval
+            if self._deadline <= now:
+                self._deadline = now + self.config.advert_interval
             return [SendAdvert(self.config.priority)]
         if self.state is State.BACKUP:
             # 6.4.2: Master_Down_Timer fires: advert, gratuitous ARP, go Master.

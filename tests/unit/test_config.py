@@ -110,6 +110,7 @@ def test_version_2_accepted_and_3_refused() -> None:
     assert parse({**BASE, "version": 2}).routers
     assert one_error(version=3) == "virtual_routers[0].version: VRRPv3 is not supported yet; use 2"
     assert one_error(version="2") == 'virtual_routers[0].version: must be 2 (got "2")'
+    assert one_error(version=2.0) == "virtual_routers[0].version: must be 2 (got 2.0)"
 
 
 # -- ranges and types --------------------------------------------------------------------------

@@ -275,6 +275,20 @@ def test_master_adverts_every_advertisement_interval() -> None:
     assert sent == [13.0, 16.0, 19.0]
 
 
+def test_master_adverts_do_not_drift_on_slightly_early_expiry() -> None:
+    r = master_at(vr(100, advert_interval=1), 10.0)
+    for n in range(1, 101):
+        assert r.expire(10.0 + n - 0.0009) == [SendAdvert(100)]  # within the timer slack
+    assert r.next_deadline() == 111.0
+
+
+def test_master_that_fell_behind_does_not_burst_adverts() -> None:
+    r = master_at(vr(100, advert_interval=1), 10.0)
+    assert r.expire(15.5) == [SendAdvert(100)]
+    assert r.next_deadline() == 16.5
+    assert r.expire(16.0) == []
+
+
 def test_stop_while_master_sends_priority_zero_then_removes_addresses() -> None:
     r = master_at(vr(100), 10.0)
     assert r.stop(12.5) == [

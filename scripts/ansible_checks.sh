@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The failover.vrrp collection's checks, for CI and developers (as root for Molecule):
-#   scripts/ansible_checks.sh            unit tests, ansible-test sanity, ansible-lint
+#   scripts/ansible_checks.sh            ansible-test sanity, ansible-lint
 #   scripts/ansible_checks.sh --molecule the same, then molecule test for every scenario
+# The collection's unit tests run with the rest of pytest (pyproject's testpaths).
 # Uses the repo's venv ($VENV, default .venv, made by scripts/bootstrap.sh) and installs
 # ansible-lint and molecule into it from PyPI when missing. Nothing comes from Galaxy.
 set -euo pipefail
@@ -25,9 +26,6 @@ fi
 export PATH="$venv/bin:$PATH"
 export ANSIBLE_COLLECTIONS_PATH="$top"
 export ANSIBLE_NOCOLOR=1
-
-echo "== collection unit tests (pytest)"
-"$py" -m pytest -q -p no:cacheprovider "$collection/tests/unit"
 
 echo "== ansible-test sanity --venv --python 3.11"
 # ansible-test --venv bootstraps pip with a get-pip.py it downloads from a host that

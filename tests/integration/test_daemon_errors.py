@@ -63,9 +63,9 @@ def test_bad_config_exits_3(tmp_path: Path) -> None:
     assert done.returncode == ExitCode.CONFIG == 3
     assert done.stderr == (
         f"{conf}: invalid configuration:\n"
-        "  [0].vrid: must be at least 1 (got 0)\n"
         "  [0].ip_addresses[0]: must be an IPv4 address with prefix length, "
         'e.g. 192.0.2.10/24 (got "192.0.2.200")\n'
+        "  [0].vrid: must be at least 1 (got 0)\n"
     )
     assert not (tmp_path / "s").exists()
 

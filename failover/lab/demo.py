@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from failover.lab.lab import DEFAULT_VIP, Lab
 from failover.lab.netns import sweep
-from failover.lab.nodes import Node, converged, failover_argv, router
+from failover.lab.nodes import Node, converged, failover_argv, group
 from failover.lab.wait import wait_until
 
 PRIORITIES = (150, 100, 50)
@@ -92,15 +92,13 @@ def run_demo(routers: int = 2, keep: bool = False) -> int:
         say(f"removed a leftover of a dead lab run: {gone}")
     with Lab(routers=routers) as lab:
         say(f"built a LAN in network namespaces {lab.prefix}*: bridge br0 in {lab.switch.ns}")
-        nodes = []
-        for host, prio in zip(lab.routers, PRIORITIES, strict=False):
-            nodes.append(Node(lab, host, [router(VRID, prio, interval=INTERVAL)], "info"))
+        prios = PRIORITIES[:routers]
+        for host, prio in zip(lab.routers, prios, strict=True):
             print(f"  {host.name:6} {host.addresses['eth0']!s:16} priority {prio}")
         assert lab.client is not None
         print(f"  client {lab.client.addresses['eth0']!s:16} pings the virtual IP {DEFAULT_VIP}")
         say(f"starting a failover daemon in each router (vrid {VRID}, advert every {INTERVAL}s)")
-        for node in nodes:
-            node.start()
+        nodes = group(lab, prios, VRID, interval=INTERVAL)
         master = wait_for(nodes, lambda: converged(nodes, VRID), "one master, the rest backups")
         assert isinstance(master, Node)
         say(f"converged: {master.host.name} is MASTER and holds {DEFAULT_VIP.ip}")

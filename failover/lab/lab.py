@@ -47,6 +47,13 @@ CLIENT_NUMBER = 100
 LOSS_TABLE = "failover_lab"
 
 
+def as_ip(address: IPv4Address | IPv4Interface | str) -> IPv4Address:
+    """The address alone, from `a.b.c.d`, `a.b.c.d/len` or an ipaddress object."""
+    if isinstance(address, IPv4Interface):  # checked first: it subclasses IPv4Address
+        return address.ip
+    return address if isinstance(address, IPv4Address) else IPv4Interface(address).ip
+
+
 @dataclass(slots=True)
 class Host:
     """One namespaced host: `name` (r1, client, switch), its namespace and addresses."""
@@ -239,11 +246,14 @@ class Lab:
         if not 0 <= percent <= 100:
             raise ValueError("percent must be between 0 and 100")
         self.clear_loss()
+        if percent == 0:
+            return
+        sample = "" if percent == 100 else f"numgen random mod 100 < {percent} "
         rules = (
             f"table bridge {LOSS_TABLE} {{\n"
             "  chain forward {\n"
             "    type filter hook forward priority 0; policy accept;\n"
-            f"    meta l4proto {proto} numgen random mod 100 < {percent} drop\n"
+            f"    meta l4proto {proto} {sample}drop\n"
             "  }\n}\n"
         )
         rules_file = self.path("loss.nft")
@@ -273,6 +283,6 @@ class Lab:
         return {IPv4Address(a.get("address")) for a in self.ipr(host).get_addr(family=2)}
 
     def holders(self, address: IPv4Address | IPv4Interface | str) -> list[Host]:
-        """The hosts that have `address` configured (normally at most one)."""
-        ip = address.ip if isinstance(address, IPv4Interface) else IPv4Address(address)
+        """The hosts that have `address` (`a.b.c.d`, or with `/len`) configured."""
+        ip = as_ip(address)
         return [h for h in self.hosts.values() if ip in self.addresses(h)]

@@ -119,3 +119,17 @@ def converged(nodes: Sequence[Node], vrid: int) -> Node | None:
     if states.count("MASTER") == 1 and states.count("BACKUP") == len(nodes) - 1:
         return nodes[states.index("MASTER")]
     return None
+
+
+def group(
+    lab: Lab, priorities: Sequence[int], vrid: int = 51, log_level: str = "info", **kw: Any
+) -> list[Node]:
+    """Start one daemon per router (r1, r2, ...) with one virtual router `vrid` each.
+
+    `priorities[i]` is ri's priority; `kw` goes to `router()` (vips, interval, preempt).
+    """
+    hosts = lab.routers[: len(priorities)]
+    return [
+        Node(lab, h, [router(vrid, p, **kw)], log_level).start()
+        for h, p in zip(hosts, priorities, strict=True)
+    ]

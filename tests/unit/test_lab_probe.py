@@ -1,11 +1,13 @@
-"""Pure helpers of the lab's reachability probe: gaps, ICMP encoding and parsing."""
+"""Pure helpers of the lab: reply gaps, ICMP encoding and parsing, address spellings."""
 
 from __future__ import annotations
 
 import struct
+from ipaddress import IPv4Address, IPv4Interface
 
 import pytest
 
+from failover.lab.lab import as_ip
 from failover.lab.probe import checksum, echo_request, longest_gap, parse_reply
 
 
@@ -19,7 +21,8 @@ def test_longest_gap_between_replies() -> None:
 def test_edges_count_and_no_reply_is_one_gap() -> None:
     assert longest_gap([], 5.0, 7.5) == (2.5, 5.0)
     gap, began = longest_gap([1.0, 1.1], 1.0, 4.0)  # never came back
-    assert (gap, began) == (pytest.approx(2.9), 1.1)
+    assert gap == pytest.approx(2.9)
+    assert began == 1.1
 
 
 def test_replies_outside_the_window_are_ignored() -> None:
@@ -55,3 +58,12 @@ def test_parse_reply_matches_our_ident_only() -> None:
     assert parse_reply(_reply(0x4321, 9), 0x1234) is None
     assert parse_reply(_reply(0x1234, 9, kind=8), 0x1234) is None  # a request
     assert parse_reply(b"\x45" + bytes(10), 0x1234) is None  # truncated
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["192.0.2.254", "192.0.2.254/24", IPv4Interface("192.0.2.254/24"), IPv4Address("192.0.2.254")],
+)
+def test_as_ip_takes_every_spelling(address: str | IPv4Address) -> None:
+    ip = as_ip(address)
+    assert ip == IPv4Address("192.0.2.254") and type(ip) is IPv4Address

@@ -12,21 +12,12 @@ from failover.lab.lab import DEFAULT_VIP, Lab
 from failover.lab.netns import sweep
 from failover.lab.nodes import Node, converged, failover_argv, group
 from failover.lab.wait import wait_until
+from failover.protocol.router import master_down_interval, skew_time
 
 PRIORITIES = (150, 100, 50)
 VRID = 51
 INTERVAL = 1
 TIMEOUT = 30.0
-
-
-def skew_time(priority: int) -> float:
-    """RFC 3768 6.1: Skew_Time = (256 - Priority) / 256."""
-    return (256 - priority) / 256
-
-
-def master_down_interval(priority: int, interval: float) -> float:
-    """RFC 3768 6.1: Master_Down_Interval = 3 * Advertisement_Interval + Skew_Time."""
-    return 3 * interval + skew_time(priority)
 
 
 class Narrator:

@@ -45,7 +45,7 @@ class Node:
     """A failover daemon on a lab host, with its own config file and control socket."""
 
     def __init__(
-        self, lab: Lab, host: Host | str, routers: Iterable[RouterJson], log_level: str = "debug"
+        self, lab: Lab, host: Host | str, routers: Iterable[RouterJson], log_level: str = "info"
     ) -> None:
         self.lab = lab
         self.host = lab.host(host)

@@ -8,8 +8,8 @@ from collections.abc import Callable
 import pytest
 
 from failover.lab import DEFAULT_VIP, Lab, wait_until
-from failover.lab.demo import master_down_interval, skew_time
 from failover.lab.nodes import Node, converged, group
+from failover.protocol.router import master_down_interval, skew_time
 
 pytestmark = pytest.mark.root
 MakeLab = Callable[..., Lab]

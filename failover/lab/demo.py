@@ -113,12 +113,16 @@ def run_demo(routers: int = 2, keep: bool = False) -> int:
             f"bound {bound:.3f}s = 3 x {INTERVAL}s + Skew_Time {skew_time(prio):.3f}s"
         )
         show_status(rest)
-        say(f"healing: {master.host.name} is back on the LAN (preempt on, priority "
-            f"{master.routers[0]['priority']})")  # fmt: skip
+        name = master.host.name
+        say(f"healing: {name} is back on the LAN as a backup; with preempt on and the "
+            "highest priority it takes over when its Master_Down_Interval expires")  # fmt: skip
         lab.heal(master.host)
-        back = wait_for(nodes, lambda: converged(nodes, VRID), "one master after the heal")
-        assert isinstance(back, Node)
-        say(f"after the heal {back.host.name} is MASTER; the others are BACKUP")
+        wait_for(
+            nodes,
+            lambda: converged(nodes, VRID) is master and lab.holders(DEFAULT_VIP) == [master.host],
+            f"{name} master again",
+        )
+        say(f"after the heal {name} is MASTER again and the only holder of {DEFAULT_VIP.ip}")
         show_status(nodes)
         if keep:
             explore(lab, nodes)

@@ -1,9 +1,11 @@
-"""The `failover` command line: run, check, status, teardown, lab.
+"""The `failover` command line: run, check, status, reload, teardown, lab.
 
 Exit codes: `run` as documented in `failover.daemon` (0 clean stop, 3 bad config,
 4 interface problem, 5 already running, 6 socket refused); `check` 0 valid, 1 invalid;
-`status` 0, or 1 when no daemon answers; `teardown` 0, 3 bad config, 5 a daemon is
-still running (stop it: it removes its own VIPs), 6 netlink refused (not root).
+`status` 0, or 1 when no daemon answers; `reload` 0 applied, 1 refused (invalid config,
+missing interface: nothing changed), 6 no daemon answers on the control socket;
+`teardown` 0, 3 bad config, 5 a daemon is still running (stop it: it removes its own
+VIPs), 6 netlink refused (not root).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import asyncio
 import importlib
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -85,7 +88,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         return ExitCode.CONFIG
     for warning in config.warnings:
         logging.getLogger("failover").warning("config: %s", warning)
-    return daemon.run(config, args.control_socket or config.settings.control_socket)
+    return daemon.run(
+        config,
+        args.control_socket or config.settings.control_socket,
+        os.path.abspath(args.config),  # what SIGHUP re-reads, wherever the daemon runs
+    )
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -99,6 +106,39 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"failover: {reply.get('error', 'the daemon refused')}", file=sys.stderr)
         return 1
     print(json.dumps(reply, indent=2) if args.json else control.format_status(reply))
+    return 0
+
+
+RELOAD_TIMEOUT = 30.0  # new interfaces are opened and netlink is read before the reply
+
+
+def format_reload(reply: control.Json) -> str:
+    """The `failover reload` summary: the file, then one line per kind of change."""
+    lines = [f"reloaded {reply.get('config', 'the config')}"]
+    for kind in ("added", "removed", "changed", "unchanged"):
+        names = reply.get(kind) or []
+        lines.append(f"{kind}: {', '.join(map(str, names)) if names else '-'}")
+    return "\n".join(lines)
+
+
+def cmd_reload(args: argparse.Namespace) -> int:
+    """Ask the running daemon to re-read its config file and apply it without a flap."""
+    try:
+        reply = control.request(control_path(args), {"command": "reload"}, RELOAD_TIMEOUT)
+    except control.ControlError as err:
+        print(f"failover: {err}", file=sys.stderr)
+        return ExitCode.SYSTEM
+    if not reply.get("ok"):
+        print(
+            f"failover: reload refused, nothing changed: {reply.get('error', 'no reason given')}",
+            file=sys.stderr,
+        )
+        for line in reply.get("errors") or []:
+            print(f"  {line}", file=sys.stderr)
+        return 1
+    for warning in reply.get("warnings") or []:
+        print(f"warning: {warning}", file=sys.stderr)
+    print(format_reload(reply))
     return 0
 
 
@@ -164,6 +204,23 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--config", default=str(DEFAULT_CONFIG_PATH), help=config_help)
     status.add_argument("--json", action="store_true", help="print the reply as JSON")
     status.set_defaults(func=cmd_status)
+
+    reload = sub.add_parser(
+        "reload",
+        help="apply the running daemon's config file again, without a flap (as SIGHUP)",
+        description="Ask the running daemon to re-read the config file it was started "
+        "with and apply it in place: kept virtual routers keep their state, removed ones "
+        "stop (a master hands over), added ones start. An invalid file changes nothing. "
+        "SIGHUP to the daemon does the same.",
+    )
+    reload.add_argument("--control-socket", metavar="PATH", help=socket_help)
+    reload.add_argument(
+        "--config",
+        metavar="FILE",
+        default=str(DEFAULT_CONFIG_PATH),
+        help=f"{config_help}; only read to find the control socket",
+    )
+    reload.set_defaults(func=cmd_reload)
 
     teardown = sub.add_parser("teardown", help="remove the configured VIPs (after a crash)")
     teardown.add_argument("--config", default=str(DEFAULT_CONFIG_PATH), help=config_help)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from ipaddress import AddressValueError, IPv4Address, IPv4Interface, NetmaskValueError
 from pathlib import Path
@@ -344,6 +344,57 @@ def _warnings(routers: list[tuple[str, RouterConfig]]) -> list[str]:
                     f"in {other}; whichever router is master last owns it"
                 )
     return out
+
+
+# -- reload: what changed between two configs --------------------------------------------
+
+
+def router_key(rc: RouterConfig) -> tuple[str, int]:
+    """A virtual router's identity across reloads: its interface and VRID."""
+    return rc.interface, rc.vrid
+
+
+@dataclass(frozen=True, slots=True)
+class RouterDiff:
+    """Routers of a new config against the running ones, matched by `router_key`."""
+
+    added: tuple[RouterConfig, ...] = ()
+    removed: tuple[RouterConfig, ...] = ()
+    changed: tuple[tuple[RouterConfig, RouterConfig], ...] = ()  # (old, new)
+    unchanged: tuple[RouterConfig, ...] = ()
+
+
+def diff_routers(old: Iterable[RouterConfig], new: Iterable[RouterConfig]) -> RouterDiff:
+    """Added, removed, changed and unchanged routers, each in its config's order."""
+    before = {router_key(rc): rc for rc in old}
+    after = {router_key(rc): rc for rc in new}
+    pairs = [(before[k], rc) for k, rc in after.items() if k in before]
+    return RouterDiff(
+        added=tuple(rc for k, rc in after.items() if k not in before),
+        removed=tuple(rc for k, rc in before.items() if k not in after),
+        changed=tuple((o, n) for o, n in pairs if o != n),
+        unchanged=tuple(n for o, n in pairs if o == n),
+    )
+
+
+def describe_change(old: RouterConfig, new: RouterConfig) -> str:
+    """What a reload changes in one router, for its log line (never the password)."""
+    out = []
+    if old.name != new.name:
+        out.append(f"name {old.name} -> {new.name}")
+    for key in ("priority", "advert_interval", "preempt_mode", "preempt_delay"):
+        a, b = getattr(old, key), getattr(new, key)
+        if a != b:
+            out.append(f"{key} {a} -> {b}")
+    gone = [str(a) for a in old.addresses if a not in new.addresses]
+    came = [str(a) for a in new.addresses if a not in old.addresses]
+    if gone or came:
+        out.append("addresses " + " ".join([*(f"+{a}" for a in came), *(f"-{a}" for a in gone)]))
+    elif old.addresses != new.addresses:
+        out.append("address order")
+    if (old.auth_type, old.auth_password) != (new.auth_type, new.auth_password):
+        out.append("authentication")
+    return ", ".join(out) or "nothing"
 
 
 def parse_text(text: str) -> Config:

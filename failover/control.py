@@ -1,6 +1,6 @@
 """The control socket: newline-delimited JSON over a unix stream socket.
 
-Request ``{"command": "status"}``; reply ``{"ok": true, ...}`` or
+Request ``{"command": "status"}`` (or ``"reload"``); reply ``{"ok": true, ...}`` or
 ``{"ok": false, "error": "..."}``, one JSON object per line, several requests per
 connection allowed. The daemon owns the server side (`ControlServer`); `failover
 status` and Ansible use `request`. The socket file is mode 0600 (root only); a live
@@ -11,16 +11,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import json
 import os
 import socket
 import stat
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 Json = dict[str, Any]
-Handler = Callable[[Json], Json]
+# A handler answers at once, or (like `reload`, which waits for netlink) asynchronously.
+Handler = Callable[[Json], Json | Awaitable[Json]]
 
 MAX_REQUEST = 64 * 1024
 CLIENT_TIMEOUT = 5.0
@@ -144,8 +146,8 @@ class ControlServer:
             if os.stat(self.path).st_ino == self._inode:
                 os.unlink(self.path)
 
-    def answer(self, line: bytes) -> Json:
-        """The reply to one request line."""
+    def answer(self, line: bytes) -> Json | Awaitable[Json]:
+        """The reply to one request line (awaitable if its handler is asynchronous)."""
         try:
             req = json.loads(line)
         except ValueError as err:
@@ -162,6 +164,8 @@ class ControlServer:
         try:
             while line := await reader.readline():
                 reply = self.answer(line)
+                if inspect.isawaitable(reply):
+                    reply = await reply
                 writer.write(json.dumps(reply).encode() + b"\n")
                 await writer.drain()
         except (ValueError, ConnectionError):

@@ -6,6 +6,11 @@ RFC 3768 7.1 receive checks; every drop is counted by reason. The routers' actio
 here: adverts are sent at once, address changes and gratuitous ARPs go through one
 ordered work queue (netlink is async).
 
+SIGHUP, or the control request ``{"command": "reload"}``, re-reads the config file the
+daemon was started with and applies it in place, all or nothing (`Daemon.reload`):
+routers are matched by (interface, VRID); kept ones are reconfigured without a state
+change, removed ones stop as on shutdown, added ones start as at startup.
+
 Exit codes of `failover run`:
 
     0  clean shutdown on SIGTERM/SIGINT (masters sent priority 0, VIPs removed)
@@ -27,12 +32,21 @@ import socket
 import sys
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import IntEnum
 from functools import partial
 from ipaddress import IPv4Address, IPv4Interface
 
-from failover.config import Config, RouterConfig
+from failover.config import (
+    Config,
+    ConfigError,
+    RouterConfig,
+    RouterDiff,
+    describe_change,
+    diff_routers,
+    load,
+    router_key,
+)
 from failover.control import AlreadyRunning, ControlServer, Json, bind_socket
 from failover.protocol.packet import DropReason, encode
 from failover.protocol.receive import ReceivePolicy, Rejected, validate
@@ -107,6 +121,15 @@ class ExitCode(IntEnum):
     SYSTEM = 6
 
 
+class ReloadRefused(Exception):
+    """A reload changes nothing: `error` says why, `details` list each problem."""
+
+    def __init__(self, error: str, details: list[str] | None = None) -> None:
+        super().__init__(error)
+        self.error = error
+        self.details = details or []
+
+
 class StartupError(Exception):
     """The daemon cannot start; each message is one line for stderr."""
 
@@ -149,6 +172,12 @@ class Router:
     def label(self) -> str:
         return label(self.core.config)
 
+    @property
+    def key(self) -> str:
+        """Who holds an address in `VipClaims`: stable across reloads (names may change)."""
+        c = self.core.config
+        return f"{c.interface}/{c.vrid}"
+
     def status(self, now: float) -> Json:
         core, c = self.core, self.core.config
         since = None if core.state_since is None else round(now - core.state_since, 1)
@@ -173,12 +202,27 @@ class Router:
 Job = Callable[[], Awaitable[None]]
 
 
-class Daemon:
-    """Runs every configured virtual router until SIGTERM/SIGINT."""
+@dataclass(eq=False)
+class Prepared:
+    """What a reload needs from the kernel before it changes anything."""
 
-    def __init__(self, config: Config, control_path: str) -> None:
+    interfaces: dict[str, Interface] = field(default_factory=dict)  # opened for it
+    present: dict[str, list[InterfaceAddress]] = field(default_factory=dict)  # by name
+
+    def close(self) -> None:
+        for iface in self.interfaces.values():
+            iface.sock.close()
+            iface.garp.close()
+        self.interfaces.clear()
+
+
+class Daemon:
+    """Runs every configured virtual router until SIGTERM/SIGINT; SIGHUP reloads."""
+
+    def __init__(self, config: Config, control_path: str, config_path: str | None = None) -> None:
         self.config = config
         self.control_path = control_path
+        self.config_path = config_path  # re-read on reload
         self.interfaces: dict[str, Interface] = {}
         self.routers: list[Router] = []
         self._claims = VipClaims()
@@ -186,12 +230,18 @@ class Daemon:
         self._jobs: asyncio.Queue[Job] = asyncio.Queue()
         self._stop = asyncio.Event()
         self._loop = asyncio.get_running_loop()
+        self._started = False
+        self._reload_pending = False  # SIGHUP before the routers started
+        self._reload_lock = asyncio.Lock()
+        self._reloads: set[asyncio.Task[Json]] = set()
         self._nl: Netlink  # opened by run(), once the control socket is ours
         self._links: LinkMonitor
 
     # -- lifecycle ------------------------------------------------------------------------
     async def run(self) -> ExitCode:
-        control = ControlServer(self._bind_control(), {"status": self.status})
+        control = ControlServer(
+            self._bind_control(), {"status": self.status, "reload": self.reload_request}
+        )
         self._nl = Netlink()
         self._links = LinkMonitor()
         signals = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
@@ -240,23 +290,10 @@ class Daemon:
         found: dict[str, tuple[int, list[InterfaceAddress], IPv4Address]] = {}
         errors = []
         for name, rcs in by_iface.items():
-            users = ", ".join(rc.name for rc in rcs)
             try:
-                index = await nl.index(name)
+                found[name] = await resolve_interface(nl, name, rcs)
             except InterfaceError as err:
-                errors.append(f"{err} (used by {users})")
-                continue
-            present = await nl.addresses(index)
-            # The owner's (priority 255) addresses are real; other VIPs are not ours to use.
-            virtual = {a.ip for rc in rcs if rc.priority != 255 for a in rc.addresses}
-            primary = primary_address(present, virtual)
-            if primary is None:
-                errors.append(
-                    f"interface {name!r} has no IPv4 address (used by {users}); adverts "
-                    "are sent from its primary IPv4 address (RFC 3768 5.2.1)"
-                )
-                continue
-            found[name] = (index, present, primary)
+                errors.append(str(err))
         if errors:
             raise StartupError(ExitCode.INTERFACE, *errors)
         for name, (index, _, primary) in found.items():
@@ -286,11 +323,15 @@ class Daemon:
     def _build_routers(self) -> None:
         """A VirtualRouter per config entry, on its interface (sockets already open)."""
         for rc in self.config.routers:
-            iface = self.interfaces[rc.interface]
-            router = Router(VirtualRouter(rc, iface.primary), iface)
-            iface.routers[rc.vrid] = router
-            iface.policies[rc.vrid] = router.core.receive_policy()
-            self.routers.append(router)
+            self._add_router(rc)
+
+    def _add_router(self, rc: RouterConfig) -> Router:
+        iface = self.interfaces[rc.interface]
+        router = Router(VirtualRouter(rc, iface.primary), iface)
+        iface.routers[rc.vrid] = router
+        iface.policies[rc.vrid] = router.core.receive_policy()
+        self.routers.append(router)
+        return router
 
     def _open_interface(self, name: str, index: int, primary: IPv4Address) -> Interface:
         try:
@@ -330,10 +371,21 @@ class Daemon:
         for r in self.routers:
             if r.iface.running:
                 self._feed(r, r.core.start(now))
+        self._started = True
+        if self._reload_pending:
+            self._reload_pending = False
+            self._spawn_reload()
 
     def _on_signal(self, sig: signal.Signals) -> None:
         if sig == signal.SIGHUP:
-            log.warning("SIGHUP: reload is not supported yet; restart to apply a new config")
+            if self._stop.is_set():
+                log.warning("SIGHUP received while stopping: no reload")
+            elif not self._started:
+                log.info("SIGHUP received during startup: reloading once started")
+                self._reload_pending = True
+            else:
+                log.info("SIGHUP received: reloading %s", self.config_path)
+                self._spawn_reload()
             return
         if not self._stop.is_set():
             log.info("%s received: stopping", sig.name)
@@ -378,9 +430,9 @@ class Daemon:
         self._feed(r, r.core.expire(self._loop.time()))
 
     async def _watch_links(self) -> None:
-        """Feed link changes of the interfaces in use to their routers."""
-        by_index = {i.index: i for i in self.interfaces.values()}
+        """Feed link changes of the interfaces in use (a reload may change them) to routers."""
         async for event in self._links.events():
+            by_index = {i.index: i for i in self.interfaces.values()}
             iface = by_index.get(event.index)
             if iface is not None and (event.running != iface.running or event.deleted):
                 self._link_changed(iface, event.running, event.deleted)
@@ -441,13 +493,13 @@ class Daemon:
                 case SendAdvert(priority):
                     self._send(r, priority)
                 case AddAddresses(addresses):
-                    self._claims.claim(r.core.config.name, r.iface.name, addresses)
+                    self._claims.claim(r.key, r.iface.name, addresses)
                     self._jobs.put_nowait(partial(self._apply, r, True, addresses))
                 case RemoveAddresses(addresses):
                     for handle in r.garp:
                         handle.cancel()
                     r.garp.clear()
-                    free = self._claims.release(r.core.config.name, r.iface.name, addresses)
+                    free = self._claims.release(r.key, r.iface.name, addresses)
                     kept = [a for a in addresses if a not in free]
                     if kept:
                         log.info(
@@ -511,6 +563,199 @@ class Daemon:
         )
         log.debug("%s: gratuitous ARP for %s", r.label, ", ".join(map(str, ips)))
 
+    # -- reload ---------------------------------------------------------------------------
+    def _spawn_reload(self) -> None:
+        """Reload in the background (SIGHUP); the outcome is in the log."""
+        task = self._loop.create_task(self.reload())
+        self._reloads.add(task)
+        task.add_done_callback(self._reload_done)
+
+    def _reload_done(self, task: asyncio.Task[Json]) -> None:
+        self._reloads.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("reload failed", exc_info=task.exception())
+
+    async def reload_request(self, _request: Json) -> Json:
+        """The control request `reload`."""
+        return await self.reload()
+
+    async def reload(self) -> Json:
+        """Re-read the config file and apply it in place; the reply for `failover reload`.
+
+        All or nothing: an invalid file, a missing interface (or one without IPv4) or a
+        socket that cannot be opened refuses the whole reload, and nothing changes.
+        Otherwise routers are matched by (interface, VRID): removed ones stop as on
+        shutdown (a master sends priority 0 and gives its addresses up), added ones
+        start as at startup, kept ones are reconfigured in place without a state change.
+        One reload at a time; the control socket never moves (a restart moves it).
+        """
+        async with self._reload_lock:
+            try:
+                return await self._reload()
+            except ReloadRefused as err:
+                for detail in err.details or [""]:
+                    sep = ": " if detail else ""
+                    log.error("reload refused, nothing changed: %s%s%s", err.error, sep, detail)
+                return {"ok": False, "error": err.error, "errors": err.details}
+
+    async def _reload(self) -> Json:
+        path = self.config_path
+        if path is None:
+            raise ReloadRefused("this daemon was started without a config file")
+        if self._stop.is_set():
+            raise ReloadRefused("the daemon is stopping")
+        try:
+            new = load(path)
+        except ConfigError as err:
+            raise ReloadRefused(f"{path}: invalid configuration", err.errors) from None
+        warnings = [f"config: {w}" for w in new.warnings]
+        kept_socket = self.config.settings.control_socket
+        if new.settings.control_socket != kept_socket:
+            warnings.append(
+                f"control_socket {new.settings.control_socket} is ignored until a restart; "
+                f"the control socket stays {self.control_path}"
+            )
+            new = replace(new, settings=replace(new.settings, control_socket=kept_socket))
+        diff = diff_routers((r.core.config for r in self.routers), new.routers)
+        prepared = await self._prepare(diff)
+        try:
+            if self._stop.is_set():
+                raise ReloadRefused("the daemon is stopping")
+            for warning in warnings:
+                log.warning("reload: %s", warning)
+            self._apply_reload(new, diff, prepared)
+        finally:
+            prepared.close()  # the interfaces `_apply_reload` did not take over
+        log.info(
+            "reload of %s done: %d added, %d removed, %d changed, %d unchanged",
+            path,
+            len(diff.added),
+            len(diff.removed),
+            len(diff.changed),
+            len(diff.unchanged),
+        )
+        return {
+            "ok": True,
+            "config": path,
+            "added": [rc.name for rc in diff.added],
+            "removed": [rc.name for rc in diff.removed],
+            "changed": [new_rc.name for _, new_rc in diff.changed],
+            "unchanged": [rc.name for rc in diff.unchanged],
+            "warnings": warnings,
+        }
+
+    async def _prepare(self, diff: RouterDiff) -> Prepared:
+        """Resolve and open the interfaces added routers need; refuse on any problem."""
+        by_iface: dict[str, list[RouterConfig]] = {}
+        for rc in diff.added:
+            by_iface.setdefault(rc.interface, []).append(rc)
+        prepared = Prepared()
+        errors = []
+        found: dict[str, tuple[int, IPv4Address]] = {}
+        for name, rcs in by_iface.items():
+            try:
+                iface = self.interfaces.get(name)
+                if iface is not None:
+                    prepared.present[name] = await self._nl.addresses(iface.index)
+                    continue
+                index, present, primary = await resolve_interface(self._nl, name, rcs)
+            except InterfaceError as err:
+                errors.append(str(err))
+                continue
+            except Exception as err:  # netlink refused: report it, change nothing
+                errors.append(f"interface {name!r}: cannot read it: {err}")
+                continue
+            found[name] = (index, primary)
+            prepared.present[name] = present
+        if errors:
+            raise ReloadRefused("interface problem", errors)
+        try:
+            for name, (index, primary) in found.items():
+                iface = self._open_interface(name, index, primary)
+                prepared.interfaces[name] = iface
+                iface.running = await self._nl.running(index)
+        except StartupError as err:
+            prepared.close()
+            raise ReloadRefused("cannot open sockets", list(err.messages)) from None
+        except BaseException:
+            prepared.close()
+            raise
+        return prepared
+
+    def _apply_reload(self, new: Config, diff: RouterDiff, prepared: Prepared) -> None:
+        """Apply a checked reload at one instant (no await: no packet or timer between)."""
+        now = self._loop.time()
+        by_key = {router_key(r.core.config): r for r in self.routers}
+        for rc in diff.removed:
+            r = by_key[router_key(rc)]
+            log.info("reload: removing %s (%s)", r.label, r.core.state.value)
+            self._remove_router(r, now)
+        for old, rc in diff.changed:
+            r = by_key[router_key(rc)]
+            log.info("reload: %s: %s", label(rc), describe_change(old, rc))
+            self._feed(r, r.core.reconfigure(rc, now))
+            r.iface.policies[rc.vrid] = r.core.receive_policy()
+        for name, iface in prepared.interfaces.items():
+            self.interfaces[name] = iface
+            self._loop.add_reader(iface.sock.fileno(), self._on_readable, iface)
+            if not iface.running:
+                log.warning("%s: link is down; its virtual routers start when it is up", name)
+        prepared.interfaces = {}  # ours now
+        self.config = new
+        for rc in diff.added:
+            iface = self.interfaces[rc.interface]
+            self._clear_ground(rc, iface, prepared.present[rc.interface])
+            r = self._add_router(rc)
+            addresses = ", ".join(map(str, rc.addresses))
+            log.info("reload: added %s (priority %d, %s)", r.label, rc.priority, addresses)
+            if iface.running:
+                self._feed(r, r.core.start(now))
+        for name in [n for n, i in self.interfaces.items() if not i.routers]:
+            iface = self.interfaces.pop(name)
+            self._loop.remove_reader(iface.sock.fileno())
+            iface.sock.close()
+            iface.garp.close()
+            log.info("reload: %s is no longer used: its sockets are closed", name)
+        order = {router_key(rc): i for i, rc in enumerate(new.routers)}
+        self.routers.sort(key=lambda r: order[router_key(r.core.config)])
+
+    def _remove_router(self, r: Router, now: float) -> None:
+        """RFC 3768 6.4.2/6.4.3 Shutdown for one router, then forget it."""
+        if r.timer is not None:
+            r.timer.cancel()
+            r.timer = None
+        self._execute(r, r.core.stop(now, "removed from the config"))
+        for handle in r.garp:
+            handle.cancel()
+        r.garp.clear()
+        vrid = r.core.config.vrid
+        del r.iface.routers[vrid]
+        del r.iface.policies[vrid]
+        self.routers.remove(r)
+
+    def _clear_ground(
+        self, rc: RouterConfig, iface: Interface, present: list[InterfaceAddress]
+    ) -> None:
+        """As at startup, for a router that a reload adds: its addresses already present.
+
+        The owner's (priority 255) are real and never removed; another router's, when no
+        master here holds them, are left-overs and go (a shared VIP a master holds stays).
+        """
+        vips = {a.ip for a in rc.addresses}
+        mine = [p.address for p in present if p.address.ip in vips]
+        loose = [a for a in mine if self._claims.unclaimed(iface.name, a.ip)]
+        if rc.priority == 255:
+            self._claims.protect(iface.name, [a.ip for a in loose])
+        elif loose:
+            self._jobs.put_nowait(partial(self._remove_stale, rc, iface.index, tuple(loose)))
+
+    async def _remove_stale(
+        self, rc: RouterConfig, index: int, addresses: tuple[IPv4Interface, ...]
+    ) -> None:
+        for a in addresses:
+            if await self._nl.remove(index, a):
+                log.warning("%s: removed stale %s (nobody here holds it)", label(rc), a)
+
     # -- control --------------------------------------------------------------------------
     def status(self, _request: Json) -> Json:
         now = self._loop.time()
@@ -530,11 +775,35 @@ class Daemon:
         }
 
 
-def run(config: Config, control_path: str) -> int:
-    """Run the daemon to completion; startup errors go to stderr with their exit code."""
+async def resolve_interface(
+    nl: Netlink, name: str, rcs: list[RouterConfig]
+) -> tuple[int, list[InterfaceAddress], IPv4Address]:
+    """An interface's index, IPv4 addresses and primary address; InterfaceError if unusable."""
+    users = ", ".join(rc.name for rc in rcs)
+    try:
+        index = await nl.index(name)
+    except InterfaceError as err:
+        raise InterfaceError(f"{err} (used by {users})") from None
+    present = await nl.addresses(index)
+    # The owner's (priority 255) addresses are real; other VIPs are not ours to use.
+    virtual = {a.ip for rc in rcs if rc.priority != 255 for a in rc.addresses}
+    primary = primary_address(present, virtual)
+    if primary is None:
+        raise InterfaceError(
+            f"interface {name!r} has no IPv4 address (used by {users}); adverts "
+            "are sent from its primary IPv4 address (RFC 3768 5.2.1)"
+        )
+    return index, present, primary
+
+
+def run(config: Config, control_path: str, config_path: str | None = None) -> int:
+    """Run the daemon to completion; startup errors go to stderr with their exit code.
+
+    `config_path` is the file a reload (SIGHUP, `failover reload`) re-reads.
+    """
 
     async def main() -> ExitCode:
-        return await Daemon(config, control_path).run()
+        return await Daemon(config, control_path, config_path).run()
 
     try:
         return asyncio.run(main())

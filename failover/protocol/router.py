@@ -1,7 +1,8 @@
 """One virtual router's state machine (RFC 3768 section 6), sans-IO.
 
 Inputs are `start`, `stop`, `receive` (an accepted advertisement and its sender's
-primary address) and `expire` (a timer deadline reached), each with `now` in seconds
+primary address), `expire` (a timer deadline reached) and `reconfigure` (a new config
+for the same interface and VRID, on reload), each with `now` in seconds
 on any monotonic clock. Outputs are lists of actions; `next_deadline()` tells the
 caller when to call `expire` next. The object never reads a clock or touches a socket.
 """
@@ -152,8 +153,8 @@ class VirtualRouter:
         """The interface has its link back: the Startup event (RFC 3768 6.4.1)."""
         return self.start(now, reason="link up")
 
-    def stop(self, now: float) -> list[Action]:
-        """RFC 3768 6.4.2/6.4.3: the Shutdown event."""
+    def stop(self, now: float, reason: str = "shutdown") -> list[Action]:
+        """RFC 3768 6.4.2/6.4.3: the Shutdown event (also when a reload removes the router)."""
         if self.state is State.MASTER:
             # 6.4.3: cancel the Adver_Timer, send an advert with priority 0,
             # transition to Initialize (and give the addresses up).
@@ -161,11 +162,35 @@ class VirtualRouter:
                 SendAdvert(0),
                 RemoveAddresses(self.config.addresses),
             ]
-            return actions + self._enter(State.INITIALIZE, now, "shutdown", None)
+            return actions + self._enter(State.INITIALIZE, now, reason, None)
         if self.state is State.BACKUP:
             # 6.4.2: cancel the Master_Down_Timer, transition to Initialize.
-            return self._enter(State.INITIALIZE, now, "shutdown", None)
+            return self._enter(State.INITIALIZE, now, reason, None)
         return []
+
+    def reconfigure(self, config: RouterConfig, now: float) -> list[Action]:
+        """A new config for this (interface, VRID), applied in place: no state change.
+
+        Not an RFC 3768 event; the rules below keep the RFC's: a master stays master
+        and advertises the new values at once (section 6.4.3 then decides, on the
+        backups' side, whether one of them preempts), a backup re-arms its
+        Master_Down_Timer (6.4.2) with the new Master_Down_Interval (6.1). Only a
+        backup that becomes the address owner (priority 255) changes state, as the
+        owner does at startup (6.4.1).
+        """
+        old = self.config
+        if (config.interface, config.vrid) != (old.interface, old.vrid):
+            raise ValueError(
+                f"reconfigure keeps the interface and VRID ({old.interface} vrid={old.vrid}); "
+                f"got {config.interface} vrid={config.vrid}"
+            )
+        old_advert = self.advertisement()
+        self.config = config
+        if self.state is State.MASTER:
+            return self._reconfigure_master(old, old_advert, now)
+        if self.state is State.BACKUP:
+            return self._reconfigure_backup(old, now)
+        return []  # Initialize: the new config is used at the next Startup (6.4.1).
 
     def receive(self, advert: Advertisement, source: IPv4Address, now: float) -> list[Action]:
         """An advertisement that passed `receive.validate` (RFC 3768 7.1)."""
@@ -221,7 +246,43 @@ class VirtualRouter:
             self._lower_since = now
         return now - self._lower_since < self.config.preempt_delay
 
+    def _reconfigure_backup(self, old: RouterConfig, now: float) -> list[Action]:
+        c = self.config
+        if c.priority == 255:
+            # 6.4.1: the address owner advertises, sends gratuitous ARPs and is Master.
+            return self._become_master(now, "reconfigured as address owner (priority 255)")
+        if (c.priority, c.advert_interval) != (old.priority, old.advert_interval):
+            # 6.4.2: Master_Down_Timer = Master_Down_Interval (6.1: from the new priority's
+            # Skew_Time and the new Advertisement_Interval), counted from now.
+            self._deadline = now + self.master_down_interval
+        # Preempt_Mode/preempt_delay are read on the next advert (6.4.2); the new
+        # addresses and auth are what `receive_policy` checks from now on (7.1).
+        return []
+
     # -- RFC 3768 6.4.3 ------------------------------------------------------------------
+    def _reconfigure_master(
+        self, old: RouterConfig, old_advert: Advertisement, now: float
+    ) -> list[Action]:
+        c = self.config
+        actions: list[Action] = []
+        self.master_priority = c.priority
+        if self.advertisement() != old_advert:
+            # 6.4.3: the adverts carry the new Priority, Adver Int, addresses and auth;
+            # send one at once so backups apply 6.4.2 to the new values, and reset the
+            # Adver_Timer to the new Advertisement_Interval. A new priority below a
+            # backup's lets that backup preempt (6.4.2); 255 stays the owner.
+            actions.append(SendAdvert(c.priority))
+            self._deadline = now + c.advert_interval
+        dropped = tuple(a for a in old.addresses if a not in c.addresses)
+        added = tuple(a for a in c.addresses if a not in old.addresses)
+        if dropped:
+            actions.append(RemoveAddresses(dropped))
+        if added:
+            # 6.4.2 (as on becoming Master): claim the new addresses and broadcast a
+            # gratuitous ARP for each.
+            actions += [AddAddresses(added), SendGratuitousArp(tuple(a.ip for a in added))]
+        return actions
+
     def _master_receive(
         self, advert: Advertisement, source: IPv4Address, now: float
     ) -> list[Action]:

@@ -199,3 +199,12 @@ class VipClaims:
 
     def holders(self, interface: str, address: IPv4Address) -> frozenset[str]:
         return frozenset(self._holders.get((interface, address), ()))
+
+    def protect(self, interface: str, addresses: Iterable[IPv4Address]) -> None:
+        """Never give these back for removal (an owner's real addresses)."""
+        self._protected.update((interface, a) for a in addresses)
+
+    def unclaimed(self, interface: str, address: IPv4Address) -> bool:
+        """Neither held by a master nor protected: if present, nobody put it there now."""
+        key = (interface, address)
+        return key not in self._holders and key not in self._protected

@@ -9,7 +9,7 @@ from ipaddress import IPv4Interface
 from typing import Any
 
 from failover.lab.lab import DEFAULT_VIP, LANS, Host, Lab
-from failover.lab.procs import Proc
+from failover.lab.procs import Service
 
 RouterJson = dict[str, Any]
 
@@ -41,20 +41,22 @@ def router(
     }
 
 
-class Node:
+class Node(Service):
     """A failover daemon on a lab host, with its own config file and control socket."""
+
+    what = "the failover daemon"
 
     def __init__(
         self, lab: Lab, host: Host | str, routers: Iterable[RouterJson], log_level: str = "info"
     ) -> None:
         self.lab = lab
         self.host = lab.host(host)
+        self.host_name = self.host.name
         self.routers = list(routers)
         self.log_level = log_level
         self.config_path = lab.path(f"{self.host.name}-vrrp-config.json")
         self.socket_path = str(lab.path(f"{self.host.name}.sock"))
         self.config_path.write_text(json.dumps(self.routers, indent=2) + "\n")
-        self.proc: Proc | None = None
 
     def __repr__(self) -> str:
         return f"Node({self.host.name}, {self.proc!r})"
@@ -67,23 +69,6 @@ class Node:
         )  # fmt: skip
         self.proc = self.lab.start(self.host, argv, name=f"{self.host.name}-failover")
         return self
-
-    @property
-    def running(self) -> Proc:
-        if self.proc is None:
-            raise RuntimeError(f"the daemon on {self.host.name} was never started")
-        return self.proc
-
-    def stop(self, timeout: float = 10.0) -> int:
-        """Graceful stop (SIGTERM); the exit code."""
-        return self.running.stop(timeout)
-
-    def kill(self) -> int:
-        """Crash it (SIGKILL): no priority-0 advert, VIPs left behind."""
-        return self.running.kill()
-
-    def log(self) -> str:
-        return self.running.log()
 
     def status(self) -> list[dict[str, Any]]:
         """Each router's status from the daemon (raises ControlError if it does not answer)."""

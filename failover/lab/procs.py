@@ -63,6 +63,34 @@ class Proc:
         return self.popen.wait()
 
 
+class Service:
+    """A daemon a lab host runs as one process: started by `start`, then stopped or crashed.
+
+    Subclasses set `self.proc` in their `start`; `what` names it in errors.
+    """
+
+    what = "the daemon"
+    host_name = "?"
+    proc: Proc | None = None
+
+    @property
+    def running(self) -> Proc:
+        if self.proc is None:
+            raise RuntimeError(f"{self.what} on {self.host_name} was never started")
+        return self.proc
+
+    def stop(self, timeout: float = 10.0) -> int:
+        """Graceful stop (SIGTERM); the exit code."""
+        return self.running.stop(timeout)
+
+    def kill(self) -> int:
+        """Crash it (SIGKILL): no goodbye advert, addresses left behind."""
+        return self.running.kill()
+
+    def log(self) -> str:
+        return self.running.log()
+
+
 def stop_all(procs: Iterable[Proc], timeout: float = 5.0) -> None:
     """SIGTERM every process at once, SIGKILL the ones left after `timeout` s."""
     running = [p for p in procs if p.alive()]

@@ -16,7 +16,7 @@ from ipaddress import IPv4Interface
 from pathlib import Path
 
 from failover.lab.lab import DEFAULT_VIP, LANS, Host, Lab
-from failover.lab.procs import Proc
+from failover.lab.procs import Proc, Service
 from failover.lab.wait import wait_until
 
 KEEPALIVED = shutil.which("keepalived") or "/usr/sbin/keepalived"
@@ -36,18 +36,20 @@ class Instance:
     interface: str = LANS[0].ifname
 
 
-class KeepalivedPeer:
+class KeepalivedPeer(Service):
     """keepalived in a lab host's namespace, foreground, VRRPv2, its own pid files."""
+
+    what = "keepalived"
 
     def __init__(self, lab: Lab, host: Host | str, instances: list[Instance]) -> None:
         self.lab = lab
         self.host = lab.host(host)
+        self.host_name = self.host.name
         self.instances = instances
         self.dir = lab.path(f"{self.host.name}-keepalived")
         self.dir.mkdir(exist_ok=True)
         self.conf = self.dir / "keepalived.conf"
         self.notify = self.dir / "notify.sh"
-        self.proc: Proc | None = None
 
     def render(self) -> str:
         """keepalived.conf for the instances; `notify` records keepalived's own view."""
@@ -95,22 +97,6 @@ class KeepalivedPeer:
         ]  # fmt: skip
         self.proc = self.lab.start(self.host, argv, name=f"{self.host.name}-keepalived")
         return self
-
-    @property
-    def running(self) -> Proc:
-        if self.proc is None:
-            raise RuntimeError(f"keepalived on {self.host.name} was never started")
-        return self.proc
-
-    def stop(self, timeout: float = 10.0) -> int:
-        """Graceful stop: keepalived sends priority 0 as master (RFC 3768 6.4.3)."""
-        return self.running.stop(timeout)
-
-    def kill(self) -> int:
-        return self.running.kill()
-
-    def log(self) -> str:
-        return self.running.log()
 
     def state(self, vrid: int) -> str | None:
         """keepalived's own view (from its notify script): MASTER, BACKUP, FAULT or None."""

@@ -341,7 +341,7 @@ def _warnings(routers: list[tuple[str, RouterConfig]]) -> list[str]:
             if other != r.name:
                 out.append(
                     f"{_place(prefix, ['ip_addresses'])}: {a.ip} on {r.interface} is also "
-                    f"in {other}; whichever router is master last owns it"
+                    f"in {other}; it stays while either router is master"
                 )
     return out
 

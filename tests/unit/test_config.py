@@ -57,7 +57,7 @@ def test_original_sample_array_form_is_accepted() -> None:
 def test_original_sample_same_address_twice_is_a_warning_not_an_error() -> None:
     assert load(SAMPLE).warnings == (
         "[1].ip_addresses: 192.168.100.100 on wlo1 is also in VR_1; "
-        "whichever router is master last owns it",
+        "it stays while either router is master",
     )
 
 

@@ -5,14 +5,11 @@ The highest priority wins; among equals, the greatest primary IP (RFC 3768 6.4.3
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
 
 from failover.lab import DEFAULT_VIP, Lab, wait_until
 from failover.lab.nodes import Node, converged, group
-
-MakeLab = Callable[..., Lab]
+from tests.support import MakeLab
 
 pytestmark = pytest.mark.root
 VRID = 51

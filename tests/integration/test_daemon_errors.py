@@ -24,6 +24,7 @@ from failover.daemon import ExitCode
 from failover.lab.lab import Lab
 from failover.lab.netns import unavailable
 from failover.lab.wait import wait_until
+from tests.support import require
 
 FAILOVER = [sys.executable, "-m", "failover"]
 VIP = "192.0.2.200/24"
@@ -42,8 +43,7 @@ def write_config(path: Path, *routers: dict[str, Any]) -> Path:
 def lab() -> Iterator[Lab]:
     """One router namespace (r1, eth0 = 192.0.2.1/24), no client."""
     reason = unavailable()
-    if reason:
-        pytest.skip(f"daemon error tests in namespaces: {reason}")
+    require(reason is None, f"daemon error tests in namespaces: {reason}")
     with Lab(routers=1, client=False) as built:
         yield built
 
@@ -128,8 +128,7 @@ def test_second_instance_exits_5_and_leaves_the_first_alone(lab: Lab) -> None:
 
 
 def test_without_privilege_exits_6(lab: Lab) -> None:
-    if shutil.which("setpriv") is None:
-        pytest.skip("needs setpriv (util-linux) to drop root")
+    require(shutil.which("setpriv") is not None, "needs setpriv (util-linux) to drop root")
     lab.dir.chmod(0o755)
     conf = write_config(lab.path("c.json"), router())
     conf.chmod(0o644)

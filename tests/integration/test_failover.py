@@ -10,9 +10,9 @@ import pytest
 from failover.lab import DEFAULT_VIP, Lab, wait_until
 from failover.lab.nodes import Node, converged, group
 from failover.protocol.router import master_down_interval, skew_time
+from tests.support import MakeLab
 
 pytestmark = pytest.mark.root
-MakeLab = Callable[..., Lab]
 VRID = 51
 TIMEOUT = 30
 

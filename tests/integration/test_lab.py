@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-from collections.abc import Callable
 from ipaddress import IPv4Interface
 from pathlib import Path
 
@@ -16,9 +15,9 @@ import pytest
 
 from failover.lab import Lab, sweep, wait_until
 from failover.lab.netns import names, pids
+from tests.support import MakeLab
 
 pytestmark = pytest.mark.root
-MakeLab = Callable[..., Lab]
 
 
 def addresses(lab: Lab, host: str) -> set[str]:

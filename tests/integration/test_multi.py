@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
 
 from failover.lab import Lab, wait_until
 from failover.lab.nodes import Node, router
+from tests.support import MakeLab
 
 pytestmark = pytest.mark.root
-MakeLab = Callable[..., Lab]
 TIMEOUT = 30
 
 

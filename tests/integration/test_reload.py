@@ -12,7 +12,6 @@ import re
 import signal
 import subprocess
 import time
-from collections.abc import Callable
 from ipaddress import IPv4Interface
 from typing import Any
 
@@ -22,9 +21,9 @@ from failover.lab.lab import DEFAULT_VIP, Lab
 from failover.lab.nodes import Node, converged, failover_argv, router
 from failover.lab.wait import wait_until
 from failover.protocol.router import skew_time
+from tests.support import MakeLab
 
 pytestmark = pytest.mark.root
-MakeLab = Callable[..., Lab]  # the `make_lab` fixture of conftest.py
 TIMEOUT = 30
 A = DEFAULT_VIP  # 192.0.2.254/24
 B = IPv4Interface("192.0.2.253/24")

@@ -8,16 +8,15 @@ from __future__ import annotations
 
 import socket
 import struct
-from collections.abc import Callable
 from ipaddress import IPv4Address
 
 import pytest
 
 from failover.lab import DEFAULT_VIP, Lab, Proc, wait_until
 from failover.lab.nodes import converged, group
+from tests.support import MakeLab
 
 pytestmark = pytest.mark.root
-MakeLab = Callable[..., Lab]
 TIMEOUT = 30
 FIELDS = ["ip.src", "ip.ttl", "vrrp.version", "vrrp.type", "vrrp.virt_rtr_id", "vrrp.prio",
           "vrrp.checksum.status", "vrrp.addr_count", "vrrp.ip_addr", "vrrp.adver_int",

@@ -6,35 +6,21 @@ in CI (CI=true) a missing piece is a failure: no interop test may be skipped the
 
 from __future__ import annotations
 
-import os
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from failover.lab.lab import Lab
-from failover.lab.netns import unavailable
+from tests.support import MakeLab, require
 
 from .peers import FRR_DIR, KEEPALIVED
 
 
-def require(ok: bool, why: str) -> None:
-    """Skip (or, in CI, fail) when a prerequisite is missing."""
-    if ok:
-        return
-    if os.environ.get("CI"):
-        pytest.fail(f"interop prerequisite missing in CI: {why}")
-    pytest.skip(why)
-
-
 @pytest.fixture
-def lab() -> Iterator[Lab]:
-    require(os.geteuid() == 0, "needs root for network namespaces")
-    reason = unavailable()
-    require(reason is None, f"network namespaces unavailable: {reason}")
-    with Lab(routers=2) as built:
-        yield built
+def lab(make_lab: MakeLab) -> Lab:
+    """Two routers and a client on one LAN."""
+    return make_lab(routers=2)
 
 
 @pytest.fixture

@@ -152,6 +152,10 @@ class Interface:
     policies: dict[int, ReceivePolicy] = field(default_factory=dict)
     drops: Counter[str] = field(default_factory=Counter)
     running: bool = True  # link up with carrier (`link_running`)
+    local: frozenset[IPv4Address] = field(init=False)  # our own adverts, looped back
+
+    def __post_init__(self) -> None:
+        self.local = frozenset({self.primary})
 
 
 @dataclass(eq=False)
@@ -456,7 +460,7 @@ class Daemon:
             return
         now = self._loop.time()
         for packet in packets:
-            result = validate(packet, iface.policies, frozenset({iface.primary}))
+            result = validate(packet, iface.policies, iface.local)
             if isinstance(result, Rejected):
                 self._drop(iface, result, now)
                 continue

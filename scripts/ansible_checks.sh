@@ -37,6 +37,17 @@ mkdir -p "$(dirname "$cache")"
 [ -f "$cache" ] || cp "$top/scripts/ansible_test_get_pip.py" "$cache"
 (cd "$collection" && ansible-test sanity --venv --python 3.11 --color no)
 
+echo "== ansible-galaxy collection build + install: the tarball works on its own"
+dist=$(mktemp -d)
+trap 'rm -rf "$dist"' EXIT
+ansible-galaxy collection build "$collection" --output-path "$dist" >/dev/null
+ansible-galaxy collection install --force "$dist"/failover-vrrp-*.tar.gz -p "$dist/installed" >/dev/null 2>&1
+ANSIBLE_COLLECTIONS_PATH="$dist/installed" ansible-doc failover.vrrp.vrrp_config >/dev/null
+ANSIBLE_COLLECTIONS_PATH="$dist/installed" ansible-doc -t connection failover.vrrp.netns >/dev/null
+ANSIBLE_COLLECTIONS_PATH="$dist/installed" \
+  ansible-playbook --syntax-check -i localhost, failover.vrrp.site >/dev/null
+echo "built, installed and documented: $(basename "$dist"/failover-vrrp-*.tar.gz)"
+
 echo "== ansible-lint (production profile)"
 (cd "$collection" && ansible-lint --offline --profile production)
 

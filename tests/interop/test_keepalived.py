@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from ipaddress import IPv4Interface
-from typing import Protocol
+from typing import Any, Protocol
 
 import pytest
 
@@ -64,6 +64,13 @@ def pair(
     return ours, theirs
 
 
+def roles(lab: Lab, failover_wins: bool, **options: Any) -> tuple[Peer, Peer]:
+    """`pair()` with priorities 150/100 so the chosen side wins: (master, backup)."""
+    ours, theirs = pair(lab, 150 if failover_wins else 100, 100 if failover_wins else 150,
+                        **options)  # fmt: skip
+    return (ours, theirs) if failover_wins else (theirs, ours)
+
+
 def settled(lab: Lab, master: Peer, backup: Peer, vrid: int = VRID) -> bool:
     """Both implementations agree: `master` is MASTER holding the VIP, `backup` BACKUP."""
     return (
@@ -85,8 +92,7 @@ def wait_settled(lab: Lab, master: Peer, backup: Peer, timeout: float = 20.0) ->
 
 @EITHER_MASTER
 def test_converge(lab: Lab, keepalived: str, failover_wins: bool) -> None:
-    ours, theirs = pair(lab, 150 if failover_wins else 100, 100 if failover_wins else 150)
-    master, backup = (ours, theirs) if failover_wins else (theirs, ours)
+    master, backup = roles(lab, failover_wins)
     wait_settled(lab, master, backup)
     pinger = lab.ping()
     wait_until(lambda: pinger.reachable(0.2), 10, what="client reaches the VIP")
@@ -95,8 +101,7 @@ def test_converge(lab: Lab, keepalived: str, failover_wins: bool) -> None:
 
 @EITHER_MASTER
 def test_master_cut_and_heal(lab: Lab, keepalived: str, failover_wins: bool) -> None:
-    ours, theirs = pair(lab, 150 if failover_wins else 100, 100 if failover_wins else 150)
-    master, backup = (ours, theirs) if failover_wins else (theirs, ours)
+    master, backup = roles(lab, failover_wins)
     wait_settled(lab, master, backup)
     pinger = lab.ping()
     outage = pinger.measure(
@@ -115,11 +120,7 @@ def test_master_cut_and_heal(lab: Lab, keepalived: str, failover_wins: bool) -> 
 def test_heal_without_preempt_keeps_new_master(
     lab: Lab, keepalived: str, failover_wins: bool
 ) -> None:
-    ours, theirs = pair(
-        lab, 150 if failover_wins else 100, 100 if failover_wins else 150, preempt=False,
-        start=False,
-    )  # fmt: skip
-    master, backup = (ours, theirs) if failover_wins else (theirs, ours)
+    master, backup = roles(lab, failover_wins, preempt=False, start=False)
     # Preempt off: the first to time out keeps the group, so start the master first.
     master.start()
     wait_until(lambda: master.state(VRID) == "MASTER", 15, what="first master")
@@ -140,8 +141,7 @@ def test_heal_without_preempt_keeps_new_master(
 def test_graceful_stop_takeover_in_skew_time(
     lab: Lab, keepalived: str, failover_wins: bool
 ) -> None:
-    ours, theirs = pair(lab, 150 if failover_wins else 100, 100 if failover_wins else 150)
-    master, backup = (ours, theirs) if failover_wins else (theirs, ours)
+    master, backup = roles(lab, failover_wins)
     wait_settled(lab, master, backup)
     t0 = time.monotonic()
     master.stop()

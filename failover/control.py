@@ -3,8 +3,13 @@
 Request ``{"command": "status"}`` (or ``"reload"``); reply ``{"ok": true, ...}`` or
 ``{"ok": false, "error": "..."}``, one JSON object per line, several requests per
 connection allowed. The daemon owns the server side (`ControlServer`); `failover
-status` and Ansible use `request`. The socket file is mode 0600 (root only); a live
-socket at the path means another daemon runs, a dead one is a crash left-over.
+status` uses `request`. The socket file is mode 0600 (root only); a live socket at the
+path means another daemon runs, a dead one is a crash left-over.
+
+The replies' shapes (`StatusReply`, `ReloadReply`, `ErrorReply`) are the contract with
+every client, the Ansible collection's own copy of the client included
+(``plugins/module_utils/failover.py``); ``tests/unit/test_status_contract.py`` runs the
+two against each other.
 """
 
 from __future__ import annotations
@@ -18,15 +23,95 @@ import socket
 import stat
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, TypedDict
 
 Json = dict[str, Any]
-# A handler answers at once, or (like `reload`, which waits for netlink) asynchronously.
-Handler = Callable[[Json], Json | Awaitable[Json]]
 
+STATUS = "status"  # the commands the daemon serves
+RELOAD = "reload"
 MAX_REQUEST = 64 * 1024
 CLIENT_TIMEOUT = 5.0
 PROBE_TIMEOUT = 1.0
+
+# RFC 3768 6.4: a virtual router's state, as `State.value` spells it.
+StateName = Literal["INITIALIZE", "BACKUP", "MASTER"]
+
+
+class RouterStatus(TypedDict):
+    """One virtual router in the `status` reply."""
+
+    name: str
+    vrid: int
+    interface: str
+    state: StateName
+    priority: int  # configured
+    master_ip: str | None  # the master it sees (its own address when MASTER), None if none
+    master_priority: int | None
+    since: float | None  # seconds in this state (0.1 s), None before the first state
+    primary_ip: str  # the interface's address, the adverts' source
+    addresses: list[str]  # the VIPs, "a.b.c.d/len"
+    adverts_sent: int
+    adverts_received: int
+    send_errors: int
+    drops: dict[str, int]  # dropped adverts by reason, sorted by reason
+
+
+class InterfaceStatus(TypedDict):
+    """One interface in the `status` reply: adverts dropped before any router saw them."""
+
+    name: str
+    index: int
+    primary_ip: str
+    drops: dict[str, int]
+
+
+class StatusReply(TypedDict):
+    """The reply to ``{"command": "status"}``."""
+
+    ok: Literal[True]
+    pid: int
+    routers: list[RouterStatus]
+    interfaces: list[InterfaceStatus]
+
+
+class ReloadReply(TypedDict):
+    """The reply to ``{"command": "reload"}`` when the new config was applied."""
+
+    ok: Literal[True]
+    config: str  # the file re-read
+    added: list[str]  # router names
+    removed: list[str]
+    changed: list[str]
+    unchanged: list[str]
+    warnings: list[str]
+
+
+class _Refusal(TypedDict):
+    ok: Literal[False]
+    error: str
+
+
+class ErrorReply(_Refusal, total=False):
+    """A refused request: `error` says why; a refused reload lists each problem in `errors`.
+
+    (`errors` is optional by inheritance: ``NotRequired`` is lost to string annotations
+    at run time on Python 3.11, and tests read ``__required_keys__``.)
+    """
+
+    errors: list[str]
+
+
+Reply = StatusReply | ReloadReply | ErrorReply
+# A handler answers at once, or (like `reload`, which waits for netlink) asynchronously.
+Handler = Callable[[Json], Reply | Awaitable[Reply]]
+
+
+def error_reply(error: str, errors: list[str] | None = None) -> ErrorReply:
+    """A refusal; `errors` (one line per problem) only when there are some."""
+    reply: ErrorReply = {"ok": False, "error": error}
+    if errors is not None:
+        reply["errors"] = errors
+    return reply
 
 
 class ControlError(Exception):
@@ -88,7 +173,7 @@ def probe(path: str) -> tuple[bool, int | None]:
         except (ConnectionRefusedError, FileNotFoundError):
             return False, None
     try:
-        pid = request(path, {"command": "status"}, timeout=PROBE_TIMEOUT).get("pid")
+        pid = request(path, {"command": STATUS}, timeout=PROBE_TIMEOUT).get("pid")
     except ControlError:
         return True, None
     return True, pid if isinstance(pid, int) else None
@@ -146,18 +231,18 @@ class ControlServer:
             if os.stat(self.path).st_ino == self._inode:
                 os.unlink(self.path)
 
-    def answer(self, line: bytes) -> Json | Awaitable[Json]:
+    def answer(self, line: bytes) -> Reply | Awaitable[Reply]:
         """The reply to one request line (awaitable if its handler is asynchronous)."""
         try:
             req = json.loads(line)
         except ValueError as err:
-            return {"ok": False, "error": f"request is not JSON: {err}"}
+            return error_reply(f"request is not JSON: {err}")
         if not isinstance(req, dict) or not isinstance(req.get("command"), str):
-            return {"ok": False, "error": 'a request is an object like {"command": "status"}'}
+            return error_reply('a request is an object like {"command": "status"}')
         handler = self._handlers.get(req["command"])
         if handler is None:
             known = ", ".join(sorted(self._handlers))
-            return {"ok": False, "error": f"unknown command {req['command']!r} (known: {known})"}
+            return error_reply(f"unknown command {req['command']!r} (known: {known})")
         return handler(req)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -197,7 +282,7 @@ def format_drops(drops: Mapping[str, int]) -> str:
     return ",".join(f"{k}={v}" for k, v in sorted(drops.items())) or "-"
 
 
-def format_status(reply: Json) -> str:
+def format_status(reply: Mapping[str, Any]) -> str:
     """The `failover status` table: one row per virtual router, then interface drops."""
     rows = [
         (

@@ -17,16 +17,20 @@ from failover.control import (
     AlreadyRunning,
     ControlError,
     ControlServer,
+    StatusReply,
     bind_socket,
     format_duration,
     format_status,
     probe,
     request,
 )
+from tests.control_replies import interface_status, router_status, status_reply
+
+STATUS = status_reply([])  # pid 4242
 
 
-def status(_req: dict[str, Any]) -> dict[str, Any]:
-    return {"ok": True, "pid": 4242, "routers": []}
+def status(_req: dict[str, Any]) -> StatusReply:
+    return STATUS
 
 
 def serve(path: str, client: Callable[[], Any]) -> Any:
@@ -56,7 +60,7 @@ def test_bind_creates_directory_and_socket_0600(tmp_path: Path) -> None:
 def test_status_round_trip_and_socket_removed_on_close(tmp_path: Path) -> None:
     path = str(tmp_path / "c.sock")
     reply = serve(path, lambda: request(path, {"command": "status"}))
-    assert reply == {"ok": True, "pid": 4242, "routers": []}
+    assert reply == STATUS
     assert not os.path.exists(path)
 
 
@@ -111,7 +115,8 @@ def test_bad_requests_get_an_error_reply(tmp_path: Path, line: bytes, error: str
     server = ControlServer(bind_socket(str(tmp_path / "c.sock")), {"status": status})
     reply = server.answer(line)
     asyncio.run(server.close())
-    assert reply["ok"] is False and error in reply["error"]
+    assert isinstance(reply, dict) and reply["ok"] is False
+    assert error in reply["error"]
 
 
 def test_several_requests_on_one_connection(tmp_path: Path) -> None:
@@ -139,35 +144,23 @@ def test_format_duration(seconds: float | None, text: str) -> None:
 
 
 def test_format_status_table() -> None:
-    reply = {
-        "routers": [
-            {
-                "name": "VR_1",
-                "vrid": 51,
-                "interface": "eth0",
-                "state": "BACKUP",
-                "priority": 100,
-                "master_ip": "192.0.2.1",
-                "since": 75.2,
-                "adverts_sent": 0,
-                "adverts_received": 75,
-                "drops": {"interval_mismatch": 2, "auth_mismatch": 1},
-            },
-            {
-                "name": "VR_2",
-                "vrid": 52,
-                "interface": "eth0",
-                "state": "MASTER",
-                "priority": 110,
-                "master_ip": None,
-                "since": 3,
-                "adverts_sent": 3,
-                "adverts_received": 0,
-                "drops": {},
-            },
+    reply = status_reply(
+        [
+            router_status(
+                state="BACKUP",
+                priority=100,
+                master_ip="192.0.2.1",
+                since=75.2,
+                adverts_sent=0,
+                adverts_received=75,
+                drops={"auth_mismatch": 1, "interval_mismatch": 2},
+            ),
+            router_status(
+                name="VR_2", vrid=52, priority=110, since=3, adverts_sent=3, master_ip=None
+            ),
         ],
-        "interfaces": [{"name": "eth0", "drops": {"unknown_vrid": 4}}],
-    }
+        [interface_status(drops={"unknown_vrid": 4})],
+    )
     assert format_status(reply).splitlines() == [
         "NAME  VRID  IFACE  STATE   PRIO  MASTER     SINCE  SENT  RECV  DROPS",
         "VR_1  51    eth0   BACKUP  100   192.0.2.1  1m15s  0     75    "

@@ -1,10 +1,13 @@
-# -*- coding: utf-8 -*-
 # Copyright: failover developers
 # MIT License (see https://opensource.org/licenses/MIT)
 """Helpers shared by the failover.vrrp modules: config building and the control socket.
 
 The daemon's own `failover check` is the authority on what a valid config is; this file
 only maps module parameters onto the daemon's JSON keys and talks to the control socket.
+
+Modules run on the target, without the daemon's package, so this file keeps its own copy
+of the control protocol (failover/control.py in the failover repository);
+tests/unit/test_status_contract.py there runs this client against the daemon's server.
 """
 
 from __future__ import annotations
@@ -12,7 +15,28 @@ from __future__ import annotations
 import json
 import socket
 
+# -- the control protocol (failover.control) ----------------------------------------------
 DEFAULT_CONTROL_SOCKET = "/run/failover/failover.sock"
+CLIENT_TIMEOUT = 5.0
+STATUS = "status"  # the commands
+RELOAD = "reload"
+STATES = ("INITIALIZE", "BACKUP", "MASTER")  # RouterStatus.state
+# The keys of a RouterStatus the collection reads (vrrp_info, vrrp_convergence).
+ROUTER_STATUS_KEYS = (
+    "name",
+    "vrid",
+    "interface",
+    "state",
+    "priority",
+    "master_ip",
+    "since",
+    "primary_ip",
+    "addresses",
+    "adverts_sent",
+    "adverts_received",
+    "drops",
+)
+
 REDACTED = "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
 
 # module option -> daemon JSON key, in the order the daemon's documentation lists them
@@ -87,7 +111,7 @@ class ControlError(Exception):
         self.unreachable = unreachable
 
 
-def control_request(path, request, timeout=5.0):
+def control_request(path, request, timeout=CLIENT_TIMEOUT):
     """Send one JSON request line to the daemon's unix socket and return the reply."""
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.settimeout(timeout)
@@ -96,21 +120,21 @@ def control_request(path, request, timeout=5.0):
             sock.connect(path)
         except (FileNotFoundError, ConnectionRefusedError) as err:
             raise ControlError(
-                "cannot connect to the failover control socket %s: %s (is the daemon running?)"
-                % (path, err.strerror or err),
+                f"cannot connect to the failover control socket {path}: "
+                f"{err.strerror or err} (is the daemon running?)",
                 unreachable=True,
-            )
+            ) from None
         except OSError as err:
             raise ControlError(
-                "cannot connect to the failover control socket %s: %s" % (path, err)
-            )
+                f"cannot connect to the failover control socket {path}: {err}"
+            ) from None
         sock.sendall(json.dumps(request).encode() + b"\n")
         chunks = []
         while True:
             try:
                 data = sock.recv(65536)
-            except socket.timeout:
-                raise ControlError("no answer from %s within %gs" % (path, timeout))
+            except socket.timeout:  # TimeoutError only from Python 3.10 on
+                raise ControlError(f"no answer from {path} within {timeout:g}s") from None
             if not data:
                 break
             chunks.append(data)
@@ -120,15 +144,17 @@ def control_request(path, request, timeout=5.0):
         sock.close()
     raw = b"".join(chunks).strip()
     if not raw:
-        raise ControlError("the daemon closed %s without answering" % path)
+        raise ControlError(f"the daemon closed {path} without answering")
     try:
         reply = json.loads(raw.decode("utf-8"))
     except ValueError as err:
-        raise ControlError("the daemon's answer on %s is not JSON: %s" % (path, err))
+        raise ControlError(f"the daemon's answer on {path} is not JSON: {err}") from None
     if not isinstance(reply, dict):
-        raise ControlError("the daemon's answer on %s is not a JSON object" % path)
+        raise ControlError(f"the daemon's answer on {path} is not a JSON object")
     if reply.get("ok") is not True:
+        lines = [str(line) for line in reply.get("errors") or []]
         raise ControlError(
-            "the daemon refused %r: %s" % (request.get("command"), reply.get("error", reply))
+            f"the daemon refused {request.get('command')!r}: {reply.get('error', reply)}"
+            + "".join(f"\n  {line}" for line in lines)
         )
     return reply

@@ -1,5 +1,4 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
 # Copyright: failover developers
 # MIT License (see https://opensource.org/licenses/MIT)
 
@@ -58,7 +57,8 @@ EXAMPLES = r"""
 
 - name: Show which virtual routers this host is master of
   ansible.builtin.debug:
-    msg: "{{ vrrp.routers | selectattr('state', 'equalto', 'MASTER') | map(attribute='name') | list }}"
+    msg: "{{ vrrp.routers | selectattr('state', 'equalto', 'MASTER')
+              | map(attribute='name') | list }}"
 
 - name: Is the daemon running at all?
   failover.vrrp.vrrp_info:
@@ -108,8 +108,17 @@ routers:
       type: str
       sample: 192.0.2.11
     since:
-      description: When the router entered its state, as the daemon reports it.
-      type: raw
+      description: Seconds the router has been in its state (V(null) before its first state).
+      type: float
+    primary_ip:
+      description: This host's address on the interface, the source of its advertisements.
+      type: str
+      sample: 192.0.2.11
+    addresses:
+      description: The virtual addresses, in CIDR form.
+      type: list
+      elements: str
+      sample: [192.0.2.254/24]
     adverts_sent:
       description: Advertisements sent.
       type: int
@@ -155,31 +164,19 @@ import json
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.failover.vrrp.plugins.module_utils.failover import (
+    DEFAULT_CONTROL_SOCKET,
+    ROUTER_STATUS_KEYS,
+    STATUS,
     ControlError,
     control_request,
 )
 
-FIELDS = (
-    "name",
-    "vrid",
-    "interface",
-    "state",
-    "priority",
-    "master_ip",
-    "since",
-    "adverts_sent",
-    "adverts_received",
-    "drops",
-)
-
 
 def normalise(router):
-    """Keep the documented fields (others pass through) with a canonical state spelling."""
+    """Every documented field present (None when an older daemon lacks it); others pass."""
     out = dict(router)
-    for field in FIELDS:
+    for field in ROUTER_STATUS_KEYS:
         out.setdefault(field, None)
-    if isinstance(out["state"], str):
-        out["state"] = out["state"].upper()
     return out
 
 
@@ -188,19 +185,19 @@ def local_addresses(module):
     ip = module.get_bin_path("ip", required=True, opt_dirs=["/usr/sbin", "/sbin"])
     rc, out, err = module.run_command([ip, "-4", "-json", "addr", "show"])
     if rc != 0:
-        module.fail_json(msg="ip -4 -json addr show failed: %s" % err.strip())
+        module.fail_json(msg=f"ip -4 -json addr show failed: {err.strip()}")
     found = []
     for link in json.loads(out or "[]"):
         for a in link.get("addr_info", []):
             if a.get("family") == "inet" and "local" in a:
-                found.append("%s/%s" % (a["local"], a.get("prefixlen", 32)))
+                found.append(f"{a['local']}/{a.get('prefixlen', 32)}")
     return found
 
 
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            control_socket=dict(type="path", default="/run/failover/failover.sock"),
+            control_socket=dict(type="path", default=DEFAULT_CONTROL_SOCKET),
             timeout=dict(type="float", default=5.0),
             with_addresses=dict(type="bool", default=False),
             missing_ok=dict(type="bool", default=False),
@@ -214,7 +211,7 @@ def main():
     if module.params["with_addresses"]:
         result["local_addresses"] = local_addresses(module)
     try:
-        reply = control_request(path, {"command": "status"}, module.params["timeout"])
+        reply = control_request(path, {"command": STATUS}, module.params["timeout"])
     except ControlError as err:
         if err.unreachable and module.params["missing_ok"]:
             module.exit_json(**result)

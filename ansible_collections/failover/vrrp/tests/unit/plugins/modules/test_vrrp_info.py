@@ -9,22 +9,29 @@ import threading
 import pytest
 
 from ansible_collections.failover.vrrp.plugins.modules import vrrp_info
+from tests.control_replies import refused, router_status, status_reply
 
-ROUTERS = [
-    {
-        "name": "VR_1",
-        "vrid": 51,
-        "interface": "eth0",
-        "state": "MASTER",
-        "priority": 200,
-        "master_ip": "192.0.2.11",
-        "since": 12.5,
-        "adverts_sent": 10,
-        "adverts_received": 0,
-        "drops": {},
-    },
-    {"name": "VR_2", "vrid": 52, "interface": "eth0", "state": "backup", "priority": 190},
-]
+# What the daemon answers (built from failover.control's schema, so it cannot drift).
+STATUS = status_reply(
+    [
+        router_status(),
+        router_status(
+            name="VR_2",
+            vrid=52,
+            state="BACKUP",
+            priority=190,
+            master_ip=None,
+            master_priority=None,
+            addresses=["192.0.2.253/24"],
+            adverts_sent=0,
+            adverts_received=7,
+        ),
+    ]
+)
+
+
+def line(reply):
+    return json.dumps(reply).encode() + b"\n"
 
 
 @pytest.fixture
@@ -63,19 +70,28 @@ def serve(path, answer):
 
 
 def test_status(run_module, sock_path):
-    seen = serve(sock_path, json.dumps({"ok": True, "routers": ROUTERS}).encode() + b"\n")
+    seen = serve(sock_path, line(STATUS))
     res = run_module(vrrp_info.main, {"control_socket": sock_path})
     assert seen == [{"command": "status"}]
     assert res["changed"] is False
     assert res["running"] is True
-    assert [r["name"] for r in res["routers"]] == ["VR_1", "VR_2"]
+    assert res["pid"] == 4242
+    assert res["routers"] == STATUS["routers"]
     assert res["by_name"]["VR_2"]["state"] == "BACKUP"
     assert res["by_name"]["VR_2"]["master_ip"] is None
     assert res["masters"] == ["VR_1"]
 
 
+def test_an_older_daemon_lacking_fields_gets_them_as_none(run_module, sock_path):
+    old = {k: v for k, v in router_status().items() if k not in ("primary_ip", "addresses")}
+    serve(sock_path, line({"ok": True, "routers": [old]}))
+    res = run_module(vrrp_info.main, {"control_socket": sock_path})
+    assert res["routers"][0]["primary_ip"] is None
+    assert res["routers"][0]["addresses"] is None
+
+
 def test_answer_without_newline_then_close(run_module, sock_path):
-    serve(sock_path, json.dumps({"ok": True, "routers": []}).encode())
+    serve(sock_path, line(status_reply([])).rstrip(b"\n"))
     assert run_module(vrrp_info.main, {"control_socket": sock_path})["routers"] == []
 
 
@@ -93,10 +109,10 @@ def test_not_running_missing_ok(run_module, sock_path):
 
 
 def test_daemon_error(run_module, sock_path):
-    serve(sock_path, b'{"ok": false, "error": "unknown command"}\n')
+    serve(sock_path, line(refused("unknown command 'status' (known: reload)")))
     res = run_module(vrrp_info.main, {"control_socket": sock_path})
     assert res["failed"] is True
-    assert "unknown command" in res["msg"]
+    assert "unknown command 'status'" in res["msg"]
 
 
 def test_garbage_answer(run_module, sock_path):

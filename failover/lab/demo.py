@@ -11,7 +11,7 @@ from collections.abc import Callable
 from failover.lab.lab import DEFAULT_VIP, Lab
 from failover.lab.netns import sweep
 from failover.lab.nodes import Node, converged, failover_argv, group
-from failover.lab.wait import wait_until
+from failover.lab.wait import WaitTimeout, wait_until
 from failover.protocol.router import master_down_interval, skew_time
 
 PRIORITIES = (150, 100, 50)
@@ -30,6 +30,11 @@ class Narrator:
         print(f"[{time.monotonic() - self.t0:6.2f}s] {message}", flush=True)
 
 
+def priority(node: Node) -> int:
+    """The priority of the node's (only) virtual router."""
+    return int(node.routers[0]["priority"])
+
+
 def show_status(nodes: list[Node]) -> None:
     """`failover status` of every router, as a user would run it."""
     for node in nodes:
@@ -43,7 +48,7 @@ def show_status(nodes: list[Node]) -> None:
 
 
 def wait_for(nodes: list[Node], check: Callable[[], object], what: str) -> object:
-    """wait_until, failing early with the log if a daemon died."""
+    """wait_until, failing early with the log if a daemon died, with the logs on timeout."""
 
     def probe() -> object:
         for n in nodes:
@@ -51,7 +56,11 @@ def wait_for(nodes: list[Node], check: Callable[[], object], what: str) -> objec
                 raise SystemExit(f"the daemon on {n.host.name} exited:\n{n.log()}")
         return check()
 
-    return wait_until(probe, TIMEOUT, 0.05, what)
+    try:
+        return wait_until(probe, TIMEOUT, 0.05, what)
+    except WaitTimeout as err:
+        logs = "".join(f"\n-- {n.host.name}'s daemon log (end):\n{n.log()[-3000:]}" for n in nodes)
+        raise SystemExit(f"{err}{logs}") from None
 
 
 def explore(lab: Lab, nodes: list[Node]) -> None:
@@ -90,38 +99,42 @@ def run_demo(routers: int = 2, keep: bool = False) -> int:
         print(f"  client {lab.client.addresses['eth0']!s:16} pings the virtual IP {DEFAULT_VIP}")
         say(f"starting a failover daemon in each router (vrid {VRID}, advert every {INTERVAL}s)")
         nodes = group(lab, prios, VRID, interval=INTERVAL)
-        master = wait_for(nodes, lambda: converged(nodes, VRID), "one master, the rest backups")
-        assert isinstance(master, Node)
+        master = max(nodes, key=priority)
+
+        def settled() -> bool:
+            """`master` is the only MASTER, the rest BACKUP, and only it holds the VIP."""
+            return converged(nodes, VRID) is master and lab.holders(DEFAULT_VIP) == [master.host]
+
+        # A router that starts more than Skew_Time before the others becomes master
+        # first; the highest-priority one preempts it a Master_Down_Interval later.
+        wait_for(nodes, settled, f"{master.host.name} the only master")
         say(f"converged: {master.host.name} is MASTER and holds {DEFAULT_VIP.ip}")
         show_status(nodes)
         pinger = lab.ping(DEFAULT_VIP.ip)
         wait_for(nodes, lambda: pinger.reachable(0.1), f"the client to reach {DEFAULT_VIP.ip}")
         say(f"the client reaches {DEFAULT_VIP.ip} (one ping every 10 ms)")
         rest = [n for n in nodes if n is not master]
-        heir = max(rest, key=lambda n: n.routers[0]["priority"])
+        heir = max(rest, key=priority)
         say(f"cutting {master.host.name} off the LAN (its bridge port goes down)")
         outage = pinger.measure(
             lambda: lab.cut(master.host),
             lambda: heir.state(VRID) == "MASTER" and DEFAULT_VIP.ip in lab.addresses(heir.host),
             TIMEOUT,
         )
-        prio = heir.routers[0]["priority"]
+        prio = priority(heir)
         bound = master_down_interval(prio, INTERVAL)
         say(f"{heir.host.name} took over: it is MASTER and holds {DEFAULT_VIP.ip}")
         print(
-            f"  client outage {outage.longest_gap:.3f}s ({outage.lost} pings lost); protocol "
-            f"bound {bound:.3f}s = 3 x {INTERVAL}s + Skew_Time {skew_time(prio):.3f}s"
+            f"  client outage {outage.longest_gap:.3f}s ({outage.lost} of {outage.sent} pings "
+            f"lost); protocol bound {bound:.3f}s (Master_Down_Interval = 3 x {INTERVAL}s + "
+            f"Skew_Time {skew_time(prio):.3f}s, RFC 3768 6.1)"
         )
         show_status(rest)
         name = master.host.name
         say(f"healing: {name} is back on the LAN as a backup; with preempt on and the "
             "highest priority it takes over when its Master_Down_Interval expires")  # fmt: skip
         lab.heal(master.host)
-        wait_for(
-            nodes,
-            lambda: converged(nodes, VRID) is master and lab.holders(DEFAULT_VIP) == [master.host],
-            f"{name} master again",
-        )
+        wait_for(nodes, settled, f"{name} master again")
         say(f"after the heal {name} is MASTER again and the only holder of {DEFAULT_VIP.ip}")
         show_status(nodes)
         if keep:

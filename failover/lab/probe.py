@@ -23,7 +23,12 @@ ECHO_REQUEST, ECHO_REPLY = 8, 0
 
 @dataclass(frozen=True, slots=True)
 class Outage:
-    """Reachability over a window: the longest time without a reply, and the counts."""
+    """Reachability over a window: the longest time without a reply, and the counts.
+
+    `sent` counts the requests sent in the window, `answered` those of them that got a
+    reply (a reply in the window to a request sent before it is not counted), so `lost`
+    is never negative; a request still in flight at the window's end counts as lost.
+    """
 
     longest_gap: float
     gap_start: float  # when the longest gap began (monotonic seconds)
@@ -89,6 +94,7 @@ class Pinger:
         self.ident = (os.getpid() ^ id(self)) & 0xFFFF
         self.sent: list[float] = []
         self.replies: list[float] = []
+        self.answered: list[float] = []  # send times of the requests that got a reply
         self._lock = threading.Lock()
         self._stop = threading.Event()
         if ns is None:
@@ -137,9 +143,11 @@ class Pinger:
             except (BlockingIOError, InterruptedError):
                 return
             got = parse_reply(packet, self.ident)
-            if got is not None and sent_at.pop(got, None) is not None:
+            sent = None if got is None else sent_at.pop(got, None)
+            if sent is not None:
                 with self._lock:
                     self.replies.append(time.monotonic())
+                    self.answered.append(sent)
 
     def stop(self) -> None:
         """Stop pinging (idempotent)."""
@@ -168,7 +176,8 @@ class Pinger:
 
         Waits for steady replies, runs `event`, waits for `recovered()` (e.g. a new master
         holds the VIP), then for replies again; the result spans the last reply before
-        the event to a moment well after replies resumed.
+        the event to the last reply, well after replies resumed (so no request is left
+        in flight and counted as lost).
         """
         wait_until(lambda: self.reachable(0.1), timeout, what=f"replies from {self.target}")
         t0 = time.monotonic()
@@ -180,7 +189,7 @@ class Pinger:
         wait_until(lambda: self.replied_after(resumed + 0.2), timeout, what="steady replies")
         with self._lock:
             before = [t for t in self.replies if t <= t0]
-        return self.outage(before[-1] if before else t0)
+        return self.outage(before[-1] if before else t0, self.last_reply())
 
     def outage(self, start: float | None = None, end: float | None = None) -> Outage:
         """The longest reply gap in [start, end] (default: since start, until now)."""
@@ -189,6 +198,6 @@ class Pinger:
         with self._lock:
             replies = list(self.replies)
             sent = sum(1 for t in self.sent if start <= t <= end)
-        answered = sum(1 for t in replies if start <= t <= end)
+            answered = sum(1 for t in self.answered if start <= t <= end)
         gap, began = longest_gap(replies, start, end)
         return Outage(gap, began, sent, answered)

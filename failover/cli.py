@@ -1,6 +1,6 @@
 """The `failover` command line: run, check, status, reload, teardown, lab.
 
-Exit codes: `run` as documented in `failover.daemon` (0 clean stop, 3 bad config,
+Exit codes: `run` as documented in `failover.daemon.errors` (0 clean stop, 3 bad config,
 4 interface problem, 5 already running, 6 socket refused); `check` 0 valid, 1 invalid;
 `status` 0, or 1 when no daemon answers; `reload` 0 applied, 1 refused (invalid config,
 missing interface: nothing changed), 6 no daemon answers on the control socket;
@@ -11,24 +11,29 @@ VIPs), 6 netlink refused (not root).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import importlib
 import json
 import logging
 import os
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from failover import control, daemon
 from failover.config import (
     DEFAULT_CONFIG_PATH,
     DEFAULT_CONTROL_SOCKET,
     Config,
     ConfigError,
-    RouterConfig,
     load,
 )
-from failover.daemon import ExitCode
+from failover.daemon.errors import ExitCode
+from failover.protocol.settings import RouterConfig
+
+if TYPE_CHECKING:
+    from failover.control import Json
+
+# `check` runs on every host (Ansible's `validate:`, systemd's ExecStartPre=): it must not
+# pay for the runtime. Commands that talk to a daemon or the kernel import it themselves.
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
@@ -82,13 +87,15 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Run the daemon in the foreground until SIGTERM/SIGINT."""
-    daemon.configure_logging(args.log_level)
+    from failover.daemon import service
+
+    service.configure_logging(args.log_level)
     config = load_or_report(args.config)
     if config is None:
         return ExitCode.CONFIG
     for warning in config.warnings:
         logging.getLogger("failover").warning("config: %s", warning)
-    return daemon.run(
+    return service.run(
         config,
         args.control_socket or config.settings.control_socket,
         os.path.abspath(args.config),  # what SIGHUP re-reads, wherever the daemon runs
@@ -97,6 +104,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     """Ask the running daemon for its routers' state."""
+    from failover import control
+
     try:
         reply = control.request(control_path(args), {"command": "status"})
     except control.ControlError as err:
@@ -112,7 +121,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 RELOAD_TIMEOUT = 30.0  # new interfaces are opened and netlink is read before the reply
 
 
-def format_reload(reply: control.Json) -> str:
+def format_reload(reply: Json) -> str:
     """The `failover reload` summary: the file, then one line per kind of change."""
     lines = [f"reloaded {reply.get('config', 'the config')}"]
     for kind in ("added", "removed", "changed", "unchanged"):
@@ -123,6 +132,8 @@ def format_reload(reply: control.Json) -> str:
 
 def cmd_reload(args: argparse.Namespace) -> int:
     """Ask the running daemon to re-read its config file and apply it without a flap."""
+    from failover import control
+
     try:
         reply = control.request(control_path(args), {"command": "reload"}, RELOAD_TIMEOUT)
     except control.ControlError as err:
@@ -144,6 +155,16 @@ def cmd_reload(args: argparse.Namespace) -> int:
 
 def cmd_teardown(args: argparse.Namespace) -> int:
     """Remove the configured VIPs from their interfaces (after a crash)."""
+    import asyncio
+
+    from failover import control
+    from failover.daemon.addresses import teardown
+    from failover.daemon.kernel import system_kernel
+
+    async def remove_all(config: Config) -> list[str]:
+        async with system_kernel() as kernel:
+            return await teardown(config, kernel.netlink)
+
     config = load_or_report(args.config)
     if config is None:
         return ExitCode.CONFIG
@@ -158,7 +179,7 @@ def cmd_teardown(args: argparse.Namespace) -> int:
         )
         return ExitCode.ALREADY_RUNNING
     try:
-        lines = asyncio.run(daemon.teardown(config))
+        lines = asyncio.run(remove_all(config))
     except OSError as err:
         print(f"failover: error: teardown failed: {err} (it needs root)", file=sys.stderr)
         return ExitCode.SYSTEM

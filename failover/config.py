@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from ipaddress import AddressValueError, IPv4Address, IPv4Interface, NetmaskValueError
 from pathlib import Path
@@ -23,27 +23,12 @@ from typing import Any
 import voluptuous as vol
 
 from failover.protocol.packet import MAX_ADDRESSES, AuthType
+from failover.protocol.settings import RouterConfig
 
 DEFAULT_CONFIG_PATH = Path("/etc/failover/vrrp-config.json")
 DEFAULT_CONTROL_SOCKET = "/run/failover/failover.sock"
 AUTH_PASSWORD_MAX = 8  # RFC 3768 5.3.10: 8 octets of Authentication Data
 IFNAME_RE = re.compile(r"^[^\s/:]{1,15}$")  # IFNAMSIZ - 1, no slash/colon/space
-
-
-@dataclass(frozen=True, slots=True)
-class RouterConfig:
-    """One virtual router, as configured."""
-
-    name: str
-    vrid: int
-    interface: str
-    addresses: tuple[IPv4Interface, ...]
-    priority: int = 100
-    advert_interval: int = 1
-    preempt_mode: bool = True
-    preempt_delay: float = 0.0
-    auth_type: int = AuthType.NONE
-    auth_password: bytes = b""
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,6 +189,8 @@ ROUTER_SCHEMA = vol.Schema(
     }
 )
 
+ROUTER_KEYS = frozenset(str(k) for k in ROUTER_SCHEMA.schema)
+
 SETTINGS_SCHEMA = {
     vol.Optional("control_socket", default=DEFAULT_CONTROL_SOCKET): _string,
     vol.Optional("garp_repeat", default=3): _integer(1, 100),
@@ -263,6 +250,8 @@ def parse(data: Any) -> Config:
         if not isinstance(items, list):
             raise ConfigError([*errors, "virtual_routers: must be a list of virtual routers"])
         prefix_of = lambda i: f"virtual_routers[{i}]"  # noqa: E731
+    elif isinstance(data, dict) and not data.keys() & ROUTER_KEYS:
+        raise ConfigError([_no_routers(data)])
     elif isinstance(data, dict):
         items, prefix_of = [data], lambda i: ""
     else:
@@ -310,6 +299,16 @@ def parse(data: Any) -> Config:
     return Config(tuple(r for _, r in routers), settings, tuple(_warnings(routers)))
 
 
+def _no_routers(data: dict[Any, Any]) -> str:
+    """The error for an object that is neither a router nor has `virtual_routers`."""
+    unknown = ", ".join(sorted(map(str, data))) or "none"
+    return (
+        "(top level): no virtual router: list them under `virtual_routers`, e.g. "
+        '{"virtual_routers": [{"vrid": 51, "interface_name": "eth0", '
+        f'"ip_addresses": ["192.0.2.254/24"]}}]}} (keys found: {unknown})'
+    )
+
+
 def _cross_check(routers: list[tuple[str, RouterConfig]]) -> list[str]:
     """Rules across routers: unique names, unique VRID per interface."""
     errors = []
@@ -344,57 +343,6 @@ def _warnings(routers: list[tuple[str, RouterConfig]]) -> list[str]:
                     f"in {other}; it stays while either router is master"
                 )
     return out
-
-
-# -- reload: what changed between two configs --------------------------------------------
-
-
-def router_key(rc: RouterConfig) -> tuple[str, int]:
-    """A virtual router's identity across reloads: its interface and VRID."""
-    return rc.interface, rc.vrid
-
-
-@dataclass(frozen=True, slots=True)
-class RouterDiff:
-    """Routers of a new config against the running ones, matched by `router_key`."""
-
-    added: tuple[RouterConfig, ...] = ()
-    removed: tuple[RouterConfig, ...] = ()
-    changed: tuple[tuple[RouterConfig, RouterConfig], ...] = ()  # (old, new)
-    unchanged: tuple[RouterConfig, ...] = ()
-
-
-def diff_routers(old: Iterable[RouterConfig], new: Iterable[RouterConfig]) -> RouterDiff:
-    """Added, removed, changed and unchanged routers, each in its config's order."""
-    before = {router_key(rc): rc for rc in old}
-    after = {router_key(rc): rc for rc in new}
-    pairs = [(before[k], rc) for k, rc in after.items() if k in before]
-    return RouterDiff(
-        added=tuple(rc for k, rc in after.items() if k not in before),
-        removed=tuple(rc for k, rc in before.items() if k not in after),
-        changed=tuple((o, n) for o, n in pairs if o != n),
-        unchanged=tuple(n for o, n in pairs if o == n),
-    )
-
-
-def describe_change(old: RouterConfig, new: RouterConfig) -> str:
-    """What a reload changes in one router, for its log line (never the password)."""
-    out = []
-    if old.name != new.name:
-        out.append(f"name {old.name} -> {new.name}")
-    for key in ("priority", "advert_interval", "preempt_mode", "preempt_delay"):
-        a, b = getattr(old, key), getattr(new, key)
-        if a != b:
-            out.append(f"{key} {a} -> {b}")
-    gone = [str(a) for a in old.addresses if a not in new.addresses]
-    came = [str(a) for a in new.addresses if a not in old.addresses]
-    if gone or came:
-        out.append("addresses " + " ".join([*(f"+{a}" for a in came), *(f"-{a}" for a in gone)]))
-    elif old.addresses != new.addresses:
-        out.append("address order")
-    if (old.auth_type, old.auth_password) != (new.auth_type, new.auth_password):
-        out.append("authentication")
-    return ", ".join(out) or "nothing"
 
 
 def parse_text(text: str) -> Config:

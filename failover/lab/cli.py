@@ -6,8 +6,6 @@ import argparse
 import sys
 from typing import Any
 
-from failover.lab.netns import unavailable
-
 
 def _routers(value: str) -> int:
     n = int(value)
@@ -35,6 +33,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 def cmd_lab(args: argparse.Namespace) -> int:
     """Run the walk-through; Ctrl-C at any point tears everything down."""
+    from failover.lab.netns import unavailable
+
     reason = unavailable()
     if reason:
         print(f"failover lab: {reason}; try: sudo {' '.join(sys.argv)}", file=sys.stderr)

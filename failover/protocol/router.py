@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from ipaddress import IPv4Address, IPv4Interface
 
-from failover.config import RouterConfig
 from failover.protocol.packet import Advertisement
 from failover.protocol.receive import ReceivePolicy
+from failover.protocol.settings import RouterConfig
 
 # asyncio may run a timer callback up to its clock resolution early; a deadline that
 # is this close counts as reached, so the caller never has to re-arm for a sliver.
@@ -28,6 +28,22 @@ class State(StrEnum):
     INITIALIZE = "INITIALIZE"
     BACKUP = "BACKUP"
     MASTER = "MASTER"
+
+
+# Every allowed state change, checked on each one (`IllegalTransition` is a bug).
+# RFC 3768 6.4.1: Initialize -> Master (owner) or Backup on Startup; 6.4.2: Backup ->
+# Master (Master_Down_Timer) or Initialize (Shutdown); 6.4.3: Master -> Backup (a
+# higher priority or a lost tie) or Initialize (Shutdown). Link down is treated as a
+# Shutdown; a later Startup (link up) is the RFC's own.
+TRANSITIONS: dict[State, frozenset[State]] = {
+    State.INITIALIZE: frozenset({State.BACKUP, State.MASTER}),
+    State.BACKUP: frozenset({State.MASTER, State.INITIALIZE}),
+    State.MASTER: frozenset({State.BACKUP, State.INITIALIZE}),
+}
+
+
+class IllegalTransition(RuntimeError):
+    """A state change `TRANSITIONS` does not allow: a bug in the core, never input."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +95,7 @@ class VirtualRouter:
 
     def __init__(self, config: RouterConfig, primary_ip: IPv4Address) -> None:
         self.config = config
+        self.policy = self.receive_policy()  # refreshed by `reconfigure`
         self.primary_ip = primary_ip
         self.state = State.INITIALIZE
         self.state_since: float | None = None
@@ -97,7 +114,7 @@ class VirtualRouter:
         return master_down_interval(self.config.priority, self.config.advert_interval)
 
     def receive_policy(self) -> ReceivePolicy:
-        """What RFC 3768 7.1 checks against for this router."""
+        """What RFC 3768 7.1 checks against for this router (cached as `policy`)."""
         c = self.config
         return ReceivePolicy(
             priority=c.priority,
@@ -186,6 +203,7 @@ class VirtualRouter:
             )
         old_advert = self.advertisement()
         self.config = config
+        self.policy = self.receive_policy()
         if self.state is State.MASTER:
             return self._reconfigure_master(old, old_advert, now)
         if self.state is State.BACKUP:
@@ -320,6 +338,8 @@ class VirtualRouter:
         return self._enter(State.BACKUP, now, reason, now + self.master_down_interval)
 
     def _enter(self, new: State, now: float, reason: str, deadline: float | None) -> list[Action]:
+        if new not in TRANSITIONS[self.state]:
+            raise IllegalTransition(f"{self.state} -> {new} ({reason})")
         old, self.state = self.state, new
         self.state_since = now
         self._deadline = deadline

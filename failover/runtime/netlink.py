@@ -2,9 +2,7 @@
 
 `Netlink` is a thin async wrapper over one `AsyncIPRoute`: interface lookup, link
 state, IPv4 address listing, idempotent add/remove. `LinkMonitor` reports link state
-changes (RTMGRP_LINK). `VipClaims` is the pure bookkeeping that lets two virtual
-routers share a virtual address on one interface (the original's sample config does):
-an address is removed only when no router still holds it as master.
+changes (RTMGRP_LINK).
 """
 
 from __future__ import annotations
@@ -165,46 +163,3 @@ class LinkMonitor:
 
     def close(self) -> None:
         self._ipr.close()
-
-
-class VipClaims:
-    """Which virtual routers hold which (interface, address) as master.
-
-    `protected` addresses (an owner's real addresses present before we started) are
-    never given back for removal.
-    """
-
-    def __init__(self, protected: Iterable[tuple[str, IPv4Address]] = ()) -> None:
-        self._holders: dict[tuple[str, IPv4Address], set[str]] = {}
-        self._protected = set(protected)
-
-    def claim(self, router: str, interface: str, addresses: Iterable[IPv4Interface]) -> None:
-        for a in addresses:
-            self._holders.setdefault((interface, a.ip), set()).add(router)
-
-    def release(
-        self, router: str, interface: str, addresses: Iterable[IPv4Interface]
-    ) -> list[IPv4Interface]:
-        """Drop `router`'s claims; return the addresses nobody holds any more."""
-        free = []
-        for a in addresses:
-            key = (interface, a.ip)
-            holders = self._holders.get(key, set())
-            holders.discard(router)
-            if not holders:
-                self._holders.pop(key, None)
-                if key not in self._protected:
-                    free.append(a)
-        return free
-
-    def holders(self, interface: str, address: IPv4Address) -> frozenset[str]:
-        return frozenset(self._holders.get((interface, address), ()))
-
-    def protect(self, interface: str, addresses: Iterable[IPv4Address]) -> None:
-        """Never give these back for removal (an owner's real addresses)."""
-        self._protected.update((interface, a) for a in addresses)
-
-    def unclaimed(self, interface: str, address: IPv4Address) -> bool:
-        """Neither held by a master nor protected: if present, nobody put it there now."""
-        key = (interface, address)
-        return key not in self._holders and key not in self._protected

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from failover.control import request
-from failover.daemon import ExitCode
+from failover.daemon.errors import ExitCode
 from failover.lab.lab import Lab
 from failover.lab.netns import unavailable
 from failover.lab.wait import wait_until
@@ -60,7 +60,7 @@ def test_bad_config_exits_3(tmp_path: Path) -> None:
         text=True,
         timeout=30,
     )
-    assert done.returncode == ExitCode.CONFIG == 3
+    assert done.returncode == int(ExitCode.CONFIG) == 3
     assert done.stderr == (
         f"{conf}: invalid configuration:\n"
         "  [0].ip_addresses[0]: must be an IPv4 address with prefix length, "
@@ -87,7 +87,7 @@ def test_missing_interface_exits_4(lab: Lab) -> None:
     )
     sock = lab.path("c.sock")
     done = run_once(lab, "run", "--config", str(conf), "--control-socket", str(sock))
-    assert done.returncode == ExitCode.INTERFACE == 4
+    assert done.returncode == int(ExitCode.INTERFACE) == 4
     assert done.stderr == "failover: error: interface 'eth9' does not exist (used by VR_1)\n"
     assert not sock.exists()  # the control socket is cleaned up on the way out
     assert IPv4Address("192.0.2.200") not in lab.addresses("r1")
@@ -114,7 +114,7 @@ def test_second_instance_exits_5_and_leaves_the_first_alone(lab: Lab) -> None:
     wait_until(lambda: vip in lab.addresses("r1"), timeout=15, what="the first daemon's VIP")
 
     done = run_once(lab, "run", "--config", str(conf), "--control-socket", sock)
-    assert done.returncode == ExitCode.ALREADY_RUNNING == 5
+    assert done.returncode == int(ExitCode.ALREADY_RUNNING) == 5
     assert done.stderr == (
         f"failover: error: another failover daemon (pid {first.pid}) is already running on {sock}\n"
     )
@@ -138,7 +138,7 @@ def test_without_privilege_exits_6(lab: Lab) -> None:
     drop = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
     argv = [*drop, *FAILOVER, "run", "--config", str(conf)]
     done = lab.run("r1", [*argv, "--control-socket", str(sockdir / "s")], check=False)
-    assert done.returncode == ExitCode.SYSTEM == 6
+    assert done.returncode == int(ExitCode.SYSTEM) == 6
     assert done.stderr == (
         "failover: error: cannot open a raw VRRP socket on eth0: Operation not permitted "
         "(failover run needs root or CAP_NET_RAW)\n"

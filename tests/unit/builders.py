@@ -5,8 +5,8 @@ from __future__ import annotations
 import struct
 from ipaddress import IPv4Address, IPv4Interface
 
-from failover.config import RouterConfig
 from failover.protocol.packet import VRRP_GROUP, VRRP_PROTOCOL, checksum
+from failover.protocol.settings import RouterConfig
 
 
 def ip_packet(

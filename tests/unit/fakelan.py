@@ -13,10 +13,10 @@ import itertools
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address
 
-from failover.config import RouterConfig
 from failover.protocol.packet import encode
 from failover.protocol.receive import Accepted, Rejected, validate
 from failover.protocol.router import Action, SendAdvert, State, StateChanged, VirtualRouter
+from failover.protocol.settings import RouterConfig
 
 from .builders import ip_packet
 

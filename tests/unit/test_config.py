@@ -13,13 +13,13 @@ import pytest
 from failover.config import (
     Config,
     ConfigError,
-    RouterConfig,
     Settings,
     load,
     parse,
     parse_text,
 )
 from failover.protocol.packet import AuthType
+from failover.protocol.settings import RouterConfig
 
 SAMPLE = Path(__file__).resolve().parents[2] / "examples" / "sample-vrrp-config.json"
 BASE: dict[str, Any] = {"vrid": 1, "interface_name": "eth0", "ip_addresses": ["192.0.2.10/24"]}

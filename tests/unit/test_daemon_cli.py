@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from failover import cli, daemon
+from failover import cli
 from failover.config import DEFAULT_CONFIG_PATH
-from failover.daemon import ExitCode
+from failover.daemon import service
+from failover.daemon.errors import ExitCode
 
 
 def test_run_flags_and_defaults() -> None:
@@ -23,13 +24,13 @@ def test_run_flags_and_defaults() -> None:
 
 def test_exit_codes_are_distinct() -> None:
     assert len({int(c) for c in ExitCode}) == len(ExitCode)
-    assert ExitCode.OK == 0
+    assert ExitCode.OK.value == 0
 
 
 def test_run_with_a_bad_config_exits_3(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(daemon, "configure_logging", lambda level: None)
+    monkeypatch.setattr(service, "configure_logging", lambda level: None)
     bad = tmp_path / "bad.json"
     bad.write_text('{"vrid": 0, "interface_name": "eth0", "ip_addresses": ["192.0.2.5/24"]}')
     assert cli.main(["run", "--config", str(bad)]) == ExitCode.CONFIG

@@ -7,12 +7,12 @@ from ipaddress import IPv4Address, IPv4Interface
 
 import pytest
 
+from failover.daemon.addresses import VipClaims
 from failover.ratelimit import RateLimiter
 from failover.runtime.arp import garp_frame
 from failover.runtime.netlink import (
     InterfaceAddress,
     LinkEvent,
-    VipClaims,
     link_event,
     link_running,
     primary_address,
@@ -62,7 +62,8 @@ class TestVipClaims:
         assert claims.release("VR_1", "eth0", [VIP]) == [VIP]
 
     def test_protected_addresses_are_never_freed(self) -> None:
-        claims = VipClaims([("eth0", VIP.ip)])
+        claims = VipClaims()
+        claims.protect("eth0", [VIP.ip])
         claims.claim("OWNER", "eth0", [VIP])
         assert claims.release("OWNER", "eth0", [VIP]) == []
 

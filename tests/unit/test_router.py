@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 
-from failover.config import RouterConfig
 from failover.protocol.packet import Advertisement, DropReason
 from failover.protocol.router import (
     AddAddresses,
@@ -25,6 +24,7 @@ from failover.protocol.router import (
     master_down_interval,
     skew_time,
 )
+from failover.protocol.settings import RouterConfig
 
 from .builders import router_config
 from .fakelan import FakeLan

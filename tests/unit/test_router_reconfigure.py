@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 
-from failover.config import RouterConfig
 from failover.protocol.packet import Advertisement, AuthType, DropReason
 from failover.protocol.router import (
     AddAddresses,
@@ -24,6 +23,7 @@ from failover.protocol.router import (
     VirtualRouter,
     master_down_interval,
 )
+from failover.protocol.settings import RouterConfig
 
 from .builders import router_config
 from .fakelan import FakeLan

@@ -1,0 +1,232 @@
+"""The address worker: VIP claims and one ordered queue of kernel jobs.
+
+Routers' `AddAddresses`, `RemoveAddresses` and `SendGratuitousArp` actions (RFC 3768
+6.4.2/6.4.3) become jobs run one at a time, in order, because netlink is asynchronous
+and an add must never overtake the remove before it. `VipClaims` decides whether an
+address a router gives up is still held by another router (a VIP shared by two VRIDs)
+or is an owner's real address, so that only free addresses leave the interface.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+from ipaddress import IPv4Address, IPv4Interface
+
+from failover.config import Config, Settings
+from failover.daemon.kernel import AddressTable
+from failover.daemon.model import Router
+from failover.protocol.router import State
+from failover.protocol.settings import RouterConfig
+from failover.runtime.netlink import InterfaceAddress, InterfaceError
+
+log = logging.getLogger("failover")
+
+
+class VipClaims:
+    """Which virtual routers hold which (interface, address) as master.
+
+    `protected` addresses (an owner's real addresses present before it started) are
+    never given back for removal.
+    """
+
+    def __init__(self) -> None:
+        self._holders: dict[tuple[str, IPv4Address], set[str]] = {}
+        self._protected: set[tuple[str, IPv4Address]] = set()
+
+    def claim(self, router: str, interface: str, addresses: Iterable[IPv4Interface]) -> None:
+        for a in addresses:
+            self._holders.setdefault((interface, a.ip), set()).add(router)
+
+    def release(
+        self, router: str, interface: str, addresses: Iterable[IPv4Interface]
+    ) -> list[IPv4Interface]:
+        """Drop `router`'s claims; return the addresses nobody holds any more."""
+        free = []
+        for a in addresses:
+            key = (interface, a.ip)
+            holders = self._holders.get(key, set())
+            holders.discard(router)
+            if not holders:
+                self._holders.pop(key, None)
+                if key not in self._protected:
+                    free.append(a)
+        return free
+
+    def holders(self, interface: str, address: IPv4Address) -> frozenset[str]:
+        return frozenset(self._holders.get((interface, address), ()))
+
+    def protect(self, interface: str, addresses: Iterable[IPv4Address]) -> None:
+        """Never give these back for removal (an owner's real addresses)."""
+        self._protected.update((interface, a) for a in addresses)
+
+    def unclaimed(self, interface: str, address: IPv4Address) -> bool:
+        """Neither held by a master nor protected: if present, nobody put it there now."""
+        key = (interface, address)
+        return key not in self._holders and key not in self._protected
+
+
+class Change(StrEnum):
+    ADD = "add"
+    REMOVE = "remove"
+    STALE = "stale"  # present before the router started, held by nobody here
+
+
+@dataclass(frozen=True, slots=True)
+class AddressJob:
+    change: Change
+    router: Router
+    addresses: tuple[IPv4Interface, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ArpJob:
+    router: Router
+    ips: tuple[IPv4Address, ...]
+
+
+Job = AddressJob | ArpJob
+
+
+class AddressWorker:
+    """Carries out routers' address and ARP actions, in order (see the module doc)."""
+
+    def __init__(self, netlink: AddressTable, loop: asyncio.AbstractEventLoop) -> None:
+        self.netlink = netlink
+        self.claims = VipClaims()
+        self.settings = Settings()  # garp_repeat/garp_delay; replaced on (re)load
+        self._loop = loop
+        self._queue: asyncio.Queue[Job] = asyncio.Queue()
+
+    def pending(self) -> list[Job]:
+        """The jobs not started yet, in order."""
+        return list(self._queue._queue)  # type: ignore[attr-defined]
+
+    # -- actions, called synchronously by the router loop -----------------------------
+    def add(self, r: Router, addresses: tuple[IPv4Interface, ...]) -> None:
+        """6.4.2: claim the VIPs and add them."""
+        self.claims.claim(r.key, r.iface.name, addresses)
+        self._queue.put_nowait(AddressJob(Change.ADD, r, addresses))
+
+    def remove(self, r: Router, addresses: tuple[IPv4Interface, ...]) -> None:
+        """6.4.3: give the VIPs up; those another router holds (or owns) stay."""
+        r.cancel_garp()
+        free = self.claims.release(r.key, r.iface.name, addresses)
+        kept = [a for a in addresses if a not in free]
+        if kept:
+            log.info(
+                "%s: keeping %s (held by another router or owned)",
+                r.label,
+                ", ".join(map(str, kept)),
+            )
+        if free:
+            self._queue.put_nowait(AddressJob(Change.REMOVE, r, tuple(free)))
+
+    def announce(self, r: Router, ips: tuple[IPv4Address, ...]) -> None:
+        """6.4.1/6.4.2: gratuitous ARPs for the VIPs, `garp_repeat` times."""
+        self._queue.put_nowait(ArpJob(r, ips))
+
+    def clear_ground(self, r: Router, present: list[InterfaceAddress]) -> None:
+        """Before a router starts: its VIPs already on the interface that nobody here holds.
+
+        An owner's (priority 255) are real (RFC 3768 5.3.4) and protected for good;
+        anyone else's are left-overs (a crashed run) and go before the router starts.
+        """
+        rc, name = r.core.config, r.iface.name
+        vips = {a.ip for a in rc.addresses}
+        loose = [
+            p.address
+            for p in present
+            if p.address.ip in vips and self.claims.unclaimed(name, p.address.ip)
+        ]
+        if rc.priority == 255:
+            self.claims.protect(name, [a.ip for a in loose])
+        elif loose:
+            self._queue.put_nowait(AddressJob(Change.STALE, r, tuple(loose)))
+
+    # -- the worker -------------------------------------------------------------------
+    async def run(self) -> None:
+        """Run jobs one at a time, in order, until cancelled; a failed job is logged."""
+        while True:
+            job = await self._queue.get()
+            try:
+                if isinstance(job, ArpJob):
+                    self._garp(job)
+                else:
+                    await self._change(job)
+            except Exception:
+                log.exception("address job failed")
+            finally:
+                self._queue.task_done()
+
+    async def drain(self, timeout: float) -> bool:
+        """Wait until every queued job has run; False if `timeout` passed first."""
+        try:
+            await asyncio.wait_for(self._queue.join(), timeout)
+        except TimeoutError:
+            return False
+        return True
+
+    async def _change(self, job: AddressJob) -> None:
+        r, add = job.router, job.change is Change.ADD
+        change = self.netlink.add if add else self.netlink.remove
+        for a in job.addresses:
+            try:
+                changed = await change(r.iface.index, a)
+            except OSError as err:
+                log.error("%s: cannot %s %s: %s", r.label, "add" if add else "remove", a, err)
+                continue
+            if not changed:
+                continue
+            if job.change is Change.STALE:
+                log.warning("%s: removed stale %s (nobody here holds it)", r.label, a)
+            else:
+                log.info("%s: %s %s", r.label, "added" if add else "removed", a)
+
+    def _garp(self, job: ArpJob) -> None:
+        r, s = job.router, self.settings
+
+        def failed(err: OSError) -> None:
+            log.warning("%s: gratuitous ARP failed: %s", r.label, err)
+
+        r.garp = r.iface.arp.schedule(
+            self._loop,
+            job.ips,
+            s.garp_repeat,
+            s.garp_delay,
+            lambda: r.core.state is State.MASTER,
+            failed,
+        )
+        log.debug("%s: gratuitous ARP for %s", r.label, ", ".join(map(str, job.ips)))
+
+
+async def remove_vips(
+    netlink: AddressTable, rc: RouterConfig, index: int, present: list[InterfaceAddress]
+) -> list[IPv4Interface]:
+    """Remove `rc`'s virtual addresses from the interface; the ones that were there."""
+    vips = {a.ip for a in rc.addresses}
+    return [
+        a.address
+        for a in present
+        if a.address.ip in vips and await netlink.remove(index, a.address)
+    ]
+
+
+async def teardown(config: Config, netlink: AddressTable) -> list[str]:
+    """`failover teardown`: remove every configured VIP; one line per thing done."""
+    lines = []
+    for rc in config.routers:
+        if rc.priority == 255:
+            lines.append(f"{rc.label}: skipped: priority 255, its addresses are real")
+            continue
+        try:
+            index = await netlink.index(rc.interface)
+        except InterfaceError as err:
+            lines.append(f"{rc.label}: skipped: {err}")
+            continue
+        removed = await remove_vips(netlink, rc, index, await netlink.addresses(index))
+        lines += [f"{rc.label}: removed {a}" for a in removed]
+    return lines

@@ -1,0 +1,153 @@
+"""The router loop: packets, timers and link events into routers, their actions out.
+
+Each router has one `loop.call_at` timer, re-armed from `next_deadline()` after every
+input (no polling tick). Packets from each interface's raw socket go through the
+RFC 3768 7.1 receive checks; every drop is counted by reason. Adverts are sent at once;
+address changes and gratuitous ARPs go to the address worker's ordered queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from functools import partial
+
+from failover.daemon.addresses import AddressWorker
+from failover.daemon.model import Interface, Router
+from failover.protocol.packet import DropReason, encode
+from failover.protocol.receive import Rejected, validate
+from failover.protocol.router import (
+    Action,
+    AddAddresses,
+    RemoveAddresses,
+    SendAdvert,
+    SendGratuitousArp,
+    StateChanged,
+)
+from failover.ratelimit import RateLimiter
+
+log = logging.getLogger("failover")
+
+QUIET_DROPS = {DropReason.UNKNOWN_VRID}  # routine on a LAN shared with other groups
+
+
+class RouterLoop:
+    """Feeds every input of the routers into their cores and carries out the actions."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, addresses: AddressWorker) -> None:
+        self.loop = loop
+        self.addresses = addresses
+        self._limiter = RateLimiter()
+
+    # -- wiring -----------------------------------------------------------------------
+    def attach(self, iface: Interface) -> None:
+        """Read the interface's VRRP socket from now on (`iface.close()` stops it)."""
+        fd = iface.sock.fileno()
+        self.loop.add_reader(fd, self.on_readable, iface)
+        iface.detach = partial(self.loop.remove_reader, fd)
+        if not iface.running:
+            log.warning("%s: link is down; its virtual routers start when it is up", iface.name)
+
+    def start(self, r: Router) -> None:
+        """RFC 3768 6.4.1 Startup, once its link is up."""
+        if r.iface.running:
+            self.feed(r, r.core.start(self.loop.time()))
+
+    def stop(self, r: Router, reason: str = "shutdown") -> None:
+        """RFC 3768 6.4.2/6.4.3 Shutdown (a master sends priority 0, gives VIPs up)."""
+        r.cancel_timer()
+        self.execute(r, r.core.stop(self.loop.time(), reason))
+
+    # -- inputs -----------------------------------------------------------------------
+    def feed(self, r: Router, actions: list[Action]) -> None:
+        self.execute(r, actions)
+        self._arm(r)
+
+    def _arm(self, r: Router) -> None:
+        """One timer per router, at the core's next deadline."""
+        deadline = r.core.next_deadline()
+        if r.timer is not None:
+            if deadline == r.armed:
+                return
+            r.cancel_timer()
+        r.armed = deadline
+        if deadline is not None:
+            r.timer = self.loop.call_at(deadline, self.on_timer, r)
+
+    def on_timer(self, r: Router) -> None:
+        r.timer = None
+        self.feed(r, r.core.expire(self.loop.time()))
+
+    def on_readable(self, iface: Interface) -> None:
+        try:
+            packets = iface.sock.receive()
+        except OSError as err:
+            log.error("%s: receive failed: %s", iface.name, err)
+            return
+        now = self.loop.time()
+        for packet in packets:
+            result = validate(packet, iface.policies, iface.local)
+            if isinstance(result, Rejected):
+                self._drop(iface, result, now)
+                continue
+            r = iface.routers[result.advert.vrid]
+            r.adverts_received += 1
+            self.feed(r, r.core.receive(result.advert, result.source, now))
+
+    def link_changed(self, iface: Interface, running: bool, deleted: bool = False) -> None:
+        """Link down: routers give up (masters remove VIPs); link up: 6.4.1 Startup."""
+        if deleted:
+            log.error("%s was deleted: its virtual routers stay down until a restart", iface.name)
+        else:
+            log.warning("%s: link %s", iface.name, "up" if running else "down")
+        iface.running = running
+        now = self.loop.time()
+        for r in list(iface.routers.values()):
+            self.feed(r, r.core.link_up(now) if running else r.core.link_down(now))
+
+    def _drop(self, iface: Interface, rej: Rejected, now: float) -> None:
+        """Count every drop (per router, or per interface for unknown VRIDs); log a few."""
+        r = iface.routers.get(rej.vrid) if rej.vrid is not None else None
+        (r.drops if r else iface.drops)[rej.reason.value] += 1
+        held_back = self._limiter.allow((iface.name, rej.vrid, rej.reason), now)
+        if held_back is None:
+            return
+        level = logging.INFO if rej.reason in QUIET_DROPS else logging.WARNING
+        more = f" ({held_back} more since last logged)" if held_back else ""
+        log.log(
+            level,
+            "%s: dropped advert from %s vrid=%s: %s: %s%s",
+            r.label if r else iface.name,
+            rej.source or "?",
+            rej.vrid,
+            rej.reason.value,
+            rej.detail,
+            more,
+        )
+
+    # -- actions ----------------------------------------------------------------------
+    def execute(self, r: Router, actions: list[Action]) -> None:
+        for action in actions:
+            match action:
+                case StateChanged(old, new, reason):
+                    log.info("%s %s -> %s (%s)", r.label, old.value, new.value, reason)
+                case SendAdvert(priority):
+                    self._send(r, priority)
+                case AddAddresses(addresses):
+                    self.addresses.add(r, addresses)
+                case RemoveAddresses(addresses):
+                    self.addresses.remove(r, addresses)
+                case SendGratuitousArp(ips):
+                    self.addresses.announce(r, ips)
+
+    def _send(self, r: Router, priority: int) -> None:
+        try:
+            r.iface.sock.send(encode(r.core.advertisement(priority)))
+        except OSError as err:
+            r.send_errors += 1
+            held_back = self._limiter.allow((r.label, "send"), self.loop.time())
+            if held_back is not None:
+                more = f" ({held_back} more since last logged)" if held_back else ""
+                log.warning("%s: sending advert failed: %s%s", r.label, err, more)
+            return
+        r.adverts_sent += 1

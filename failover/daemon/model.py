@@ -1,0 +1,152 @@
+"""What the daemon keeps about each interface and virtual router, each with one `close()`."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address
+
+from failover.config import Config
+from failover.control import InterfaceStatus, RouterStatus
+from failover.daemon.kernel import ArpPort, PacketPort
+from failover.protocol.receive import ReceivePolicy
+from failover.protocol.router import VirtualRouter
+
+
+class Policies(Mapping[int, ReceivePolicy]):
+    """An interface's RFC 3768 7.1 receive policies by VRID: a view of its routers."""
+
+    def __init__(self, routers: dict[int, Router]) -> None:
+        self._routers = routers
+
+    def __getitem__(self, vrid: int) -> ReceivePolicy:
+        return self._routers[vrid].core.policy
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._routers)
+
+    def __len__(self) -> int:
+        return len(self._routers)
+
+
+@dataclass(eq=False)
+class Interface:
+    """One interface in use: its sockets, its routers by VRID, drops for unknown VRIDs."""
+
+    name: str
+    index: int
+    primary: IPv4Address  # adverts' source (RFC 3768 5.2.1)
+    sock: PacketPort
+    arp: ArpPort
+    running: bool = True  # link up with carrier
+    routers: dict[int, Router] = field(default_factory=dict)
+    drops: Counter[str] = field(default_factory=Counter)
+    detach: Callable[[], object] | None = None  # stops reading the socket (set by the loop)
+    local: frozenset[IPv4Address] = field(init=False)  # our own adverts, looped back
+    policies: Policies = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.local = frozenset({self.primary})
+        self.policies = Policies(self.routers)
+
+    def close(self) -> None:
+        """Stop reading and close both sockets (idempotent)."""
+        if self.detach is not None:
+            self.detach()
+            self.detach = None
+        self.sock.close()
+        self.arp.close()
+
+    def status(self) -> InterfaceStatus:
+        return {
+            "name": self.name,
+            "index": self.index,
+            "primary_ip": str(self.primary),
+            "drops": dict(sorted(self.drops.items())),
+        }
+
+
+@dataclass(eq=False)
+class Router:
+    """One virtual router: its core, its interface, its timers and counters."""
+
+    core: VirtualRouter
+    iface: Interface
+    timer: asyncio.TimerHandle | None = None
+    armed: float | None = None
+    garp: list[asyncio.TimerHandle] = field(default_factory=list)
+    adverts_sent: int = 0
+    adverts_received: int = 0
+    send_errors: int = 0
+    drops: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def label(self) -> str:
+        return self.core.config.label
+
+    @property
+    def key(self) -> str:
+        """Who holds an address in `VipClaims`: stable across reloads (names may change)."""
+        interface, vrid = self.core.config.key
+        return f"{interface}/{vrid}"
+
+    def cancel_timer(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        self.armed = None
+
+    def cancel_garp(self) -> None:
+        for handle in self.garp:
+            handle.cancel()
+        self.garp.clear()
+
+    def close(self) -> None:
+        """Cancel every timer and leave the interface (the core has been stopped)."""
+        self.cancel_timer()
+        self.cancel_garp()
+        if self.iface.routers.get(self.core.config.vrid) is self:
+            del self.iface.routers[self.core.config.vrid]
+
+    def status(self, now: float) -> RouterStatus:
+        core, c = self.core, self.core.config
+        since = None if core.state_since is None else round(now - core.state_since, 1)
+        return {
+            "name": c.name,
+            "vrid": c.vrid,
+            "interface": c.interface,
+            "state": core.state.value,
+            "priority": c.priority,
+            "master_ip": None if core.master_ip is None else str(core.master_ip),
+            "master_priority": core.master_priority,
+            "since": since,
+            "primary_ip": str(core.primary_ip),
+            "addresses": [str(a) for a in c.addresses],
+            "adverts_sent": self.adverts_sent,
+            "adverts_received": self.adverts_received,
+            "send_errors": self.send_errors,
+            "drops": dict(sorted(self.drops.items())),
+        }
+
+
+@dataclass(eq=False)
+class Model:
+    """What runs now: the applied config, its interfaces and routers (in config order)."""
+
+    config: Config = field(default_factory=lambda: Config(()))
+    interfaces: dict[str, Interface] = field(default_factory=dict)
+    routers: list[Router] = field(default_factory=list)
+
+    def by_key(self) -> dict[tuple[str, int], Router]:
+        return {r.core.config.key: r for r in self.routers}
+
+    def close(self) -> None:
+        """Cancel every router's timers and close every interface."""
+        for r in self.routers:
+            r.close()
+        self.routers.clear()
+        for iface in self.interfaces.values():
+            iface.close()
+        self.interfaces.clear()

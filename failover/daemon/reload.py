@@ -1,0 +1,263 @@
+"""Reload: diff a new config against what runs, prepare it, apply it at one instant.
+
+Start-up is a reload from an empty config: one code path opens interfaces, clears
+left-over addresses and starts routers, whether at start or on SIGHUP.
+
+All or nothing: `prepare` resolves every interface the new routers need and opens
+their sockets (awaiting netlink) and refuses with `ReloadRefused` before anything
+changed; `apply` then runs without an await, so no packet or timer comes between.
+Routers are matched by (interface, VRID): removed ones stop as on shutdown (a master
+sends priority 0 and gives its addresses up), added ones start as at startup, kept
+ones are reconfigured in place without a state change.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address
+
+from failover.config import Config
+from failover.daemon.addresses import AddressWorker
+from failover.daemon.errors import ExitCode, ReloadRefused
+from failover.daemon.kernel import AddressTable, Kernel
+from failover.daemon.loop import RouterLoop
+from failover.daemon.model import Interface, Model, Router
+from failover.protocol.router import VirtualRouter
+from failover.protocol.settings import RouterConfig
+from failover.runtime.netlink import InterfaceAddress, InterfaceError, primary_address
+
+log = logging.getLogger("failover")
+
+
+# -- diff (pure) ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RouterDiff:
+    """Routers of a new config against the running ones, matched by `RouterConfig.key`."""
+
+    added: tuple[RouterConfig, ...] = ()
+    removed: tuple[RouterConfig, ...] = ()
+    changed: tuple[tuple[RouterConfig, RouterConfig], ...] = ()  # (old, new)
+    unchanged: tuple[RouterConfig, ...] = ()
+
+
+def diff_routers(old: Iterable[RouterConfig], new: Iterable[RouterConfig]) -> RouterDiff:
+    """Added, removed, changed and unchanged routers, each in its config's order."""
+    before = {rc.key: rc for rc in old}
+    after = {rc.key: rc for rc in new}
+    pairs = [(before[k], rc) for k, rc in after.items() if k in before]
+    return RouterDiff(
+        added=tuple(rc for k, rc in after.items() if k not in before),
+        removed=tuple(rc for k, rc in before.items() if k not in after),
+        changed=tuple((o, n) for o, n in pairs if o != n),
+        unchanged=tuple(n for o, n in pairs if o == n),
+    )
+
+
+def describe_change(old: RouterConfig, new: RouterConfig) -> str:
+    """What a reload changes in one router, for its log line (never the password)."""
+    out = []
+    if old.name != new.name:
+        out.append(f"name {old.name} -> {new.name}")
+    for key in ("priority", "advert_interval", "preempt_mode", "preempt_delay"):
+        a, b = getattr(old, key), getattr(new, key)
+        if a != b:
+            out.append(f"{key} {a} -> {b}")
+    gone = [str(a) for a in old.addresses if a not in new.addresses]
+    came = [str(a) for a in new.addresses if a not in old.addresses]
+    if gone or came:
+        out.append("addresses " + " ".join([*(f"+{a}" for a in came), *(f"-{a}" for a in gone)]))
+    elif old.addresses != new.addresses:
+        out.append("address order")
+    if (old.auth_type, old.auth_password) != (new.auth_type, new.auth_password):
+        out.append("authentication")
+    return ", ".join(out) or "nothing"
+
+
+# -- prepare (awaits the kernel, changes nothing) ------------------------------------------
+
+
+async def resolve_interface(
+    netlink: AddressTable, name: str, rcs: list[RouterConfig]
+) -> tuple[int, list[InterfaceAddress], IPv4Address]:
+    """An interface's index, IPv4 addresses and primary address; InterfaceError if unusable."""
+    users = ", ".join(rc.name for rc in rcs)
+    try:
+        index = await netlink.index(name)
+    except InterfaceError as err:
+        raise InterfaceError(f"{err} (used by {users})") from None
+    present = await netlink.addresses(index)
+    # The owner's (priority 255) addresses are real; other VIPs are not ours to use.
+    virtual = {a.ip for rc in rcs if rc.priority != 255 for a in rc.addresses}
+    primary = primary_address(present, virtual)
+    if primary is None:
+        raise InterfaceError(
+            f"interface {name!r} has no IPv4 address (used by {users}); adverts "
+            "are sent from its primary IPv4 address (RFC 3768 5.2.1)"
+        )
+    return index, present, primary
+
+
+def open_interface(kernel: Kernel, name: str, index: int, primary: IPv4Address) -> Interface:
+    """Open an interface's VRRP and ARP sockets; ReloadRefused (exit 6) if refused."""
+    try:
+        sock = kernel.open_vrrp(name, index, primary)
+    except OSError as err:
+        raise ReloadRefused(
+            "cannot open sockets",
+            [
+                f"cannot open a raw VRRP socket on {name}: {err.strerror or err} "
+                "(failover run needs root or CAP_NET_RAW)"
+            ],
+            ExitCode.SYSTEM,
+        ) from None
+    try:
+        arp = kernel.open_arp(name)
+    except OSError as err:
+        sock.close()
+        raise ReloadRefused(
+            "cannot open sockets",
+            [f"cannot open an ARP socket on {name}: {err.strerror or err}"],
+            ExitCode.SYSTEM,
+        ) from None
+    log.info("%s: index %d, adverts from %s", name, index, primary)
+    return Interface(name, index, primary, sock, arp)
+
+
+@dataclass(eq=False)
+class Prepared:
+    """What applying a diff needs from the kernel, read before anything changes."""
+
+    diff: RouterDiff
+    interfaces: dict[str, Interface] = field(default_factory=dict)  # opened for it
+    present: dict[str, list[InterfaceAddress]] = field(default_factory=dict)  # by name
+
+    def close(self) -> None:
+        """Close the interfaces `apply` did not take over."""
+        for iface in self.interfaces.values():
+            iface.close()
+        self.interfaces.clear()
+
+
+async def prepare(kernel: Kernel, diff: RouterDiff, interfaces: dict[str, Interface]) -> Prepared:
+    """Resolve and open what the added routers need; ReloadRefused on any problem."""
+    by_iface: dict[str, list[RouterConfig]] = {}
+    for rc in diff.added:
+        by_iface.setdefault(rc.interface, []).append(rc)
+    prepared = Prepared(diff)
+    errors = []
+    found: dict[str, tuple[int, IPv4Address]] = {}
+    for name, rcs in by_iface.items():
+        try:
+            iface = interfaces.get(name)
+            if iface is not None:
+                prepared.present[name] = await kernel.netlink.addresses(iface.index)
+                continue
+            index, present, primary = await resolve_interface(kernel.netlink, name, rcs)
+        except InterfaceError as err:
+            errors.append(str(err))
+            continue
+        except Exception as err:  # netlink refused: report it, change nothing
+            errors.append(f"interface {name!r}: cannot read it: {err}")
+            continue
+        found[name] = (index, primary)
+        prepared.present[name] = present
+    if errors:
+        raise ReloadRefused("interface problem", errors, ExitCode.INTERFACE)
+    try:
+        for name, (index, primary) in found.items():
+            iface = open_interface(kernel, name, index, primary)
+            prepared.interfaces[name] = iface
+            iface.running = await kernel.netlink.running(index)
+    except BaseException:
+        prepared.close()
+        raise
+    return prepared
+
+
+# -- apply (no await) --------------------------------------------------------------------
+
+
+def apply(
+    model: Model,
+    new: Config,
+    prepared: Prepared,
+    routers: RouterLoop,
+    addresses: AddressWorker,
+    verb: str = "reload",
+) -> None:
+    """Apply a prepared diff at one instant; `verb` names it in the log ("start-up")."""
+    diff, now = prepared.diff, routers.loop.time()
+    by_key = model.by_key()
+    for rc in diff.removed:
+        r = by_key[rc.key]
+        log.info("%s: removing %s (%s)", verb, r.label, r.core.state.value)
+        routers.stop(r, "removed from the config")
+        r.close()
+        model.routers.remove(r)
+    for old, rc in diff.changed:
+        r = by_key[rc.key]
+        log.info("%s: %s: %s", verb, rc.label, describe_change(old, rc))
+        routers.feed(r, r.core.reconfigure(rc, now))
+    for name, iface in prepared.interfaces.items():
+        model.interfaces[name] = iface
+        routers.attach(iface)
+    prepared.interfaces = {}  # the model's now
+    model.config = new
+    addresses.settings = new.settings
+    added = [_add_router(model, rc) for rc in diff.added]
+    # Owners first: their real addresses are protected before anyone clears left-overs.
+    for r in sorted(added, key=lambda r: r.core.config.priority != 255):
+        addresses.clear_ground(r, prepared.present[r.iface.name])
+    for r in added:
+        rc = r.core.config
+        log.info(
+            "%s: added %s (priority %d, %s)",
+            verb,
+            r.label,
+            rc.priority,
+            ", ".join(map(str, rc.addresses)),
+        )
+        routers.start(r)
+    for name in [n for n, i in model.interfaces.items() if not i.routers]:
+        model.interfaces.pop(name).close()
+        log.info("%s: %s is no longer used: its sockets are closed", verb, name)
+    order = {rc.key: i for i, rc in enumerate(new.routers)}
+    model.routers.sort(key=lambda r: order[r.core.config.key])
+
+
+def _add_router(model: Model, rc: RouterConfig) -> Router:
+    iface = model.interfaces[rc.interface]
+    r = Router(VirtualRouter(rc, iface.primary), iface)
+    iface.routers[rc.vrid] = r
+    model.routers.append(r)
+    return r
+
+
+async def reload(
+    kernel: Kernel,
+    model: Model,
+    new: Config,
+    routers: RouterLoop,
+    addresses: AddressWorker,
+    verb: str = "reload",
+    abort: Callable[[], str | None] = lambda: None,
+) -> RouterDiff:
+    """Diff, prepare and apply `new`; ReloadRefused (nothing changed) on any problem.
+
+    `abort()` is asked once everything is prepared: a reason not to apply (the daemon
+    is stopping), or None.
+    """
+    diff = diff_routers(model.config.routers, new.routers)
+    prepared = await prepare(kernel, diff, model.interfaces)
+    try:
+        reason = abort()
+        if reason is not None:
+            raise ReloadRefused(reason)
+        apply(model, new, prepared, routers, addresses, verb)
+    finally:
+        prepared.close()
+    return diff

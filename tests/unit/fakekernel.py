@@ -1,0 +1,157 @@
+"""A fake kernel for the daemon's unit tests, handed in through `Daemon(kernel=...)`.
+
+Interfaces are a dict; address changes are recorded in order; link events are queued by
+the test; sockets record what is sent and hand over what the test puts in their inbox.
+No root, no netlink: the kernel half runs in tests/integration/.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address, IPv4Interface
+
+from failover.daemon.kernel import Kernel
+from failover.runtime.netlink import InterfaceAddress, InterfaceError, LinkEvent
+
+
+class FakeSock:
+    """An interface's VRRP socket: `sent` messages, `inbox` packets to receive."""
+
+    def __init__(self) -> None:
+        self.sent: list[bytes] = []
+        self.inbox: list[bytes] = []
+        self.closed = False
+        self._pair = socket.socketpair()  # a real fd for add_reader, never readable
+
+    def fileno(self) -> int:
+        return self._pair[0].fileno()
+
+    def send(self, vrrp_message: bytes) -> None:
+        self.sent.append(vrrp_message)
+
+    def receive(self) -> list[bytes]:
+        out, self.inbox = self.inbox, []
+        return out
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            for s in self._pair:
+                s.close()
+
+
+class FakeArp:
+    """An interface's ARP sender: records each burst it is asked for."""
+
+    def __init__(self) -> None:
+        self.bursts: list[tuple[IPv4Address, ...]] = []
+        self.closed = False
+
+    def schedule(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        addresses: tuple[IPv4Address, ...],
+        repeat: int,
+        delay: float,
+        still_wanted: Callable[[], bool],
+        on_error: Callable[[OSError], None],
+    ) -> list[asyncio.TimerHandle]:
+        self.bursts.append(addresses)
+        return []
+
+    def close(self) -> None:
+        self.closed = True
+
+
+@dataclass
+class FakeNetlink:
+    """Interfaces by name: index and addresses; `changes` records add/remove in order."""
+
+    links: dict[str, tuple[int, list[str]]]
+    changes: list[tuple[str, int, IPv4Interface]] = field(default_factory=list)
+    down: set[int] = field(default_factory=set)
+    gate: asyncio.Event | None = None  # when set by a test, `index` waits for it
+
+    async def index(self, name: str) -> int:
+        if self.gate is not None:
+            await self.gate.wait()
+        if name not in self.links:
+            raise InterfaceError(f"interface {name!r} does not exist")
+        return self.links[name][0]
+
+    def _entry(self, index: int) -> list[str]:
+        return next(addrs for i, addrs in self.links.values() if i == index)
+
+    async def addresses(self, index: int) -> list[InterfaceAddress]:
+        return [InterfaceAddress(IPv4Interface(a)) for a in self._entry(index)]
+
+    async def running(self, index: int) -> bool:
+        return index not in self.down
+
+    async def add(self, index: int, address: IPv4Interface) -> bool:
+        self.changes.append(("add", index, address))
+        entry = self._entry(index)
+        if str(address) in entry:
+            return False
+        entry.append(str(address))
+        return True
+
+    async def remove(self, index: int, address: IPv4Interface) -> bool:
+        self.changes.append(("remove", index, address))
+        entry = self._entry(index)
+        if str(address) not in entry:
+            return False
+        entry.remove(str(address))
+        return True
+
+
+class FakeLinks:
+    """Link events the test puts in; `fail()` makes the monitor die."""
+
+    def __init__(self) -> None:
+        self.queue: asyncio.Queue[LinkEvent | Exception] = asyncio.Queue()
+        self.bound = False
+
+    async def bind(self) -> None:
+        self.bound = True
+
+    async def events(self) -> AsyncIterator[LinkEvent]:
+        while True:
+            item = await self.queue.get()
+            if isinstance(item, Exception):
+                raise item
+            yield item
+
+
+@dataclass
+class FakeKernel:
+    """The kernel a test daemon sees; `socks`/`arps` by interface name, once opened."""
+
+    netlink: FakeNetlink
+    links: FakeLinks = field(default_factory=FakeLinks)
+    socks: dict[str, FakeSock] = field(default_factory=dict)
+    arps: dict[str, FakeArp] = field(default_factory=dict)
+    refuse_arp: set[str] = field(default_factory=set)  # names whose ARP socket fails
+    closed: bool = False
+
+    def open_vrrp(self, name: str, index: int, primary: IPv4Address) -> FakeSock:
+        self.socks[name] = FakeSock()
+        return self.socks[name]
+
+    def open_arp(self, name: str) -> FakeArp:
+        if name in self.refuse_arp:
+            raise PermissionError(1, "Operation not permitted")
+        self.arps[name] = FakeArp()
+        return self.arps[name]
+
+    @asynccontextmanager
+    async def __call__(self) -> AsyncIterator[Kernel]:
+        """The factory `Daemon(kernel=...)` enters."""
+        try:
+            yield Kernel(self.netlink, self.links, self.open_vrrp, self.open_arp)
+        finally:
+            self.closed = True

@@ -25,36 +25,21 @@ from pathlib import Path
 
 from failover.lab import Lab, Pinger, netns, sweep
 from failover.lab.probe import longest_gap
+from failover.supervise import daemonize, write_pidfile
 
 
-def detach(log: Path) -> bool:
-    """Fork a detached child (new session, output to `log`); True in the child."""
-    if os.fork():
-        return False
-    os.setsid()
-    if os.fork():
-        os._exit(0)
-    fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-    null = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(null, 0)
-    os.dup2(fd, 1)
-    os.dup2(fd, 2)
-    return True
-
-
-def wait_signal() -> None:
-    stop = []
+def on_signal() -> list[int]:
+    """A list that gets an item when SIGTERM, SIGINT or SIGHUP arrives."""
+    stop: list[int] = []
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(sig, lambda *_: stop.append(1))
-    while not stop:
-        time.sleep(0.2)
+        signal.signal(sig, lambda signo, _frame: stop.append(signo))
+    return stop
 
 
-def keep(args: argparse.Namespace) -> None:
+def keep(state: Path, routers: int) -> None:
     """In the keeper: build the lab, publish its layout, wait for SIGTERM, tear down."""
-    state = Path(args.state)
     try:
-        with Lab(routers=args.routers) as lab:
+        with Lab(routers=routers) as lab:
             hosts = {}
             for h in [*lab.routers, lab.client]:
                 if h is None:
@@ -83,19 +68,19 @@ def keep(args: argparse.Namespace) -> None:
             # context manager tears everything down.
             while True:
                 time.sleep(1)
-    except BaseException as err:  # noqa: BLE001 - report and exit in every case
+    except BaseException as err:  # report and exit in every case
         print(f"labctl keeper: {type(err).__name__}: {err}", file=sys.stderr)
         raise
 
 
 def cmd_up(args: argparse.Namespace) -> int:
     sweep()
-    state = Path(args.state)
+    state = Path(args.state).absolute()  # the keeper runs in /
     state.unlink(missing_ok=True)
     log = state.with_suffix(".log")
-    if detach(log):
+    if daemonize(log):
         try:
-            keep(args)
+            keep(state, args.routers)
         finally:
             os._exit(0)
     deadline = time.monotonic() + 60
@@ -140,14 +125,16 @@ def cmd_down(args: argparse.Namespace) -> int:
 
 def cmd_ping_start(args: argparse.Namespace) -> int:
     data = json.loads(Path(args.state).read_text())
-    out = Path(args.out)
+    out = Path(args.out).absolute()  # the pinger runs in /
     out.unlink(missing_ok=True)
     pidfile = out.with_suffix(".pid")
-    if detach(out.with_suffix(".log")):
+    if daemonize(out.with_suffix(".log")):
         try:
+            stop = on_signal()
             pinger = Pinger(data["hosts"]["client"]["ns"], args.target, args.period)
-            pidfile.write_text(str(os.getpid()))
-            wait_signal()
+            write_pidfile(pidfile)  # pinging: ping-start may return
+            while not stop:
+                time.sleep(0.2)
             end = time.monotonic()
             pinger.stop()
             gap, began = longest_gap(pinger.replies, pinger.started, end)

@@ -18,7 +18,7 @@ from typing import Any, ClassVar, get_args
 import pytest
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.failover.vrrp.plugins.filter import vrrp_convergence
+from ansible_collections.failover.vrrp.plugins.filter import vrrp_convergence, vrrp_settled
 from ansible_collections.failover.vrrp.plugins.module_utils import failover as client
 from ansible_collections.failover.vrrp.plugins.modules import vrrp_info
 from failover import cli, config, control
@@ -107,14 +107,16 @@ class Recording(dict[str, Any]):
         return super().__getitem__(key)
 
 
-def test_the_convergence_filter_reads_only_what_vrrp_info_returns() -> None:
+def test_the_filters_read_only_what_vrrp_info_returns() -> None:
     Recording.read = set()
     fleet = {
         "r1": {"running": True, "routers": [Recording(R1)], "local_addresses": []},
         "r2": {"running": True, "routers": [Recording(R2)], "local_addresses": []},
     }
     vrrp_convergence.vrrp_convergence(fleet, preferred=True)
-    assert Recording.read, "the filter read no key at all"
+    for host in fleet.values():
+        vrrp_settled.vrrp_settled(host, ["192.0.2.11"], preferred=True)
+    assert Recording.read >= {"name", "interface", "vrid", "state", "master_priority"}
     assert Recording.read <= set(client.ROUTER_STATUS_KEYS)
 
 

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: failover developers
 # MIT License (see https://opensource.org/licenses/MIT)
 """Judge a fleet's VRRP state: one master per virtual router, agreed by all, VIPs placed."""
@@ -17,6 +16,9 @@ description:
     that master's address as its master, that each virtual address is configured on the
     master and on no other host, and (with O(preferred=true)) that the master is the
     host with the highest priority.
+  - Virtual routers are told apart as the daemon tells them apart, by interface and
+    VRID, not by name; names are only labels, and may differ from host to host (a
+    group whose members name their interface differently is judged as two groups).
   - Returns the verdict, the list of problems in words, and a table of who is in which
     state, for a readable failure message.
 positional: _input, preferred
@@ -60,7 +62,9 @@ _value:
       description: A text table, one row per virtual router, one column per host.
       type: str
     masters:
-      description: The master host of each virtual router that has exactly one.
+      description:
+        - The master host of each virtual router that has exactly one, keyed by
+          C(interface/VRID), for example C(eth0/51).
       type: dict
 """
 
@@ -73,13 +77,22 @@ def _ip(address):
     return str(address).split("/", 1)[0]
 
 
+def _names(seen):
+    """`VR_1`, or every name the hosts use for one virtual router (`VR_1/gw`)."""
+    return "/".join(dict.fromkeys(str(r.get("name")) for r in seen.values()))
+
+
+def _label(key, seen):
+    """`VR_1 (eth0, VRID 51)`."""
+    return f"{_names(seen)} ({key[0]}, VRID {key[1]})"
+
+
 def vrrp_convergence(fleet, preferred=False):
     if not isinstance(fleet, Mapping):
         raise AnsibleFilterError("vrrp_convergence: input must map host names to vrrp_info results")
     problems = []
     hosts = [str(h) for h in fleet]
-    routers = {}  # name -> {host: router status}
-    order = []
+    routers = {}  # (interface, vrid) -> {host: router status}, as the daemon keys them
     local = {}
     for host in hosts:
         info = fleet[host] or {}
@@ -89,16 +102,12 @@ def vrrp_convergence(fleet, preferred=False):
             problems.append(f"{host}: not running ({why})")
             continue
         for r in info.get("routers") or []:
-            name = r.get("name")
-            if name not in routers:
-                routers[name] = {}
-                order.append(name)
-            routers[name][host] = r
+            routers.setdefault((r.get("interface"), r.get("vrid")), {})[host] = r
 
     masters = {}
-    for name in order:
-        seen = routers[name]
-        state_of = {h: str(r.get("state") or "?").upper() for h, r in seen.items()}
+    for key, seen in routers.items():
+        name = _label(key, seen)
+        state_of = {h: str(r.get("state")) for h, r in seen.items()}
         master_hosts = [h for h, s in state_of.items() if s == "MASTER"]
         if len(master_hosts) != 1:
             problems.append(
@@ -106,21 +115,21 @@ def vrrp_convergence(fleet, preferred=False):
                 + (f" ({', '.join(master_hosts)})" if master_hosts else "")
                 + ", expected exactly 1"
             )
-        for h, s in state_of.items():
-            if s not in ("MASTER", "BACKUP"):
-                problems.append(f"{name}: {h} is {s}")
+        problems.extend(
+            f"{name}: {h} is {s}" for h, s in state_of.items() if s not in ("MASTER", "BACKUP")
+        )
         if len(master_hosts) != 1:
             continue
         master = master_hosts[0]
-        masters[name] = master
+        masters[f"{key[0]}/{key[1]}"] = master
         m = seen[master]
         master_ip = m.get("primary_ip") or m.get("master_ip")
-        for h, s in state_of.items():
-            if s == "BACKUP" and master_ip and seen[h].get("master_ip") != master_ip:
-                problems.append(
-                    f"{name}: {h} sees master {seen[h].get('master_ip')}, "
-                    f"but the master is {master} ({master_ip})"
-                )
+        problems.extend(
+            f"{name}: {h} sees master {seen[h].get('master_ip')}, "
+            f"but the master is {master} ({master_ip})"
+            for h, s in state_of.items()
+            if s == "BACKUP" and master_ip and seen[h].get("master_ip") != master_ip
+        )
         if preferred:
             best = max(seen, key=lambda h: seen[h].get("priority") or 0)
             if best != master and (seen[best].get("priority") or 0) > (m.get("priority") or 0):
@@ -139,25 +148,23 @@ def vrrp_convergence(fleet, preferred=False):
     return {
         "converged": not problems,
         "problems": problems,
-        "table": _table(hosts, order, routers, local),
+        "table": _table(hosts, routers, local),
         "masters": masters,
     }
 
 
-def _table(hosts, order, routers, local):
-    header = ["router", "vrid"] + hosts
+def _table(hosts, routers, local):
+    header = ["router", "interface", "vrid", *hosts]
     rows = [header]
-    for name in order:
-        seen = routers[name]
-        any_r = next(iter(seen.values()))
+    for (interface, vrid), seen in routers.items():
         vips = {_ip(a) for r in seen.values() for a in (r.get("addresses") or [])}
-        row = [str(name), str(any_r.get("vrid", "?"))]
+        row = [_names(seen), str(interface), str(vrid)]
         for h in hosts:
             r = seen.get(h)
             if r is None:
                 row.append("-")
                 continue
-            cell = f"{str(r.get('state') or '?').upper()} p{r.get('priority')}"
+            cell = f"{r.get('state')} p{r.get('priority')}"
             if r.get("master_ip"):
                 cell += f" m={r.get('master_ip')}"
             if vips & local.get(h, set()):
@@ -166,7 +173,8 @@ def _table(hosts, order, routers, local):
         rows.append(row)
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     return "\n".join(
-        "  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in rows
     )
 
 

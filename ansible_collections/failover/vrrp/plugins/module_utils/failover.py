@@ -21,7 +21,7 @@ CLIENT_TIMEOUT = 5.0
 STATUS = "status"  # the commands
 RELOAD = "reload"
 STATES = ("INITIALIZE", "BACKUP", "MASTER")  # RouterStatus.state
-# The keys of a RouterStatus the collection reads (vrrp_info, vrrp_convergence).
+# The keys of a RouterStatus the collection reads (vrrp_info and the filters).
 ROUTER_STATUS_KEYS = (
     "name",
     "vrid",
@@ -29,6 +29,7 @@ ROUTER_STATUS_KEYS = (
     "state",
     "priority",
     "master_ip",
+    "master_priority",
     "since",
     "primary_ip",
     "addresses",

@@ -107,6 +107,10 @@ routers:
       description: Primary address of the master this router sees (its own when master), or V(null).
       type: str
       sample: 192.0.2.11
+    master_priority:
+      description: Priority of the master this router sees (its own when master), or V(null).
+      type: int
+      sample: 200
     since:
       description: Seconds the router has been in its state (V(null) before its first state).
       type: float

@@ -201,7 +201,11 @@ def _unblock_signals() -> None:
 
 
 def _exit_text(code: int) -> str:
-    return f"exited {code}" if code >= 0 else f"killed by {signal.Signals(-code).name}"
+    if code >= 0:
+        return f"exited {code}"
+    with contextlib.suppress(ValueError):
+        return f"killed by {signal.Signals(-code).name}"
+    return f"killed by signal {-code}"
 
 
 def watch(child: subprocess.Popen[bytes]) -> tuple[int, bool]:
@@ -283,7 +287,7 @@ def answering(args: argparse.Namespace, supervisor: int) -> bool:
     from failover import control  # imports asyncio: only when a socket is to be asked
 
     try:
-        reply = control.request(args.control_socket, {"command": "status"}, ANSWER_TIMEOUT)
+        reply = control.request(args.control_socket, {"command": control.STATUS}, ANSWER_TIMEOUT)
     except control.ControlError:
         return False
     pid = reply.get("pid")
@@ -382,7 +386,7 @@ def ask_reload(path: str) -> str:
     from failover import control  # imports asyncio: only when a socket is to be asked
 
     try:
-        reply = control.request(path, {"command": "reload"}, RELOAD_TIMEOUT)
+        reply = control.request(path, {"command": control.RELOAD}, RELOAD_TIMEOUT)
     except control.ControlError as err:
         raise Failed(str(err)) from None
     if not reply.get("ok"):

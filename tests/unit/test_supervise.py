@@ -30,7 +30,7 @@ TIMEOUT = 20.0  # generous: the machine is shared
 FAKE_DAEMON = """
 import asyncio, json, os, signal, sys
 from pathlib import Path
-from failover.control import ControlServer, bind_socket
+from failover.control import RELOAD, STATUS, ControlServer, bind_socket
 
 here = Path(sys.argv[0]).parent
 mode = sys.argv[1]
@@ -49,8 +49,8 @@ async def serve(path):
     loop.add_signal_handler(signal.SIGTERM, (lambda: None) if mode == "stubborn" else stop.set)
     loop.add_signal_handler(signal.SIGHUP, lambda: (here / "hup").write_text("1"))
     server = ControlServer(bind_socket(path), {
-        "status": lambda req: {"ok": True, "pid": os.getpid(), "routers": [], "interfaces": []},
-        "reload": lambda req: json.loads((here / "verdict.json").read_text()),
+        STATUS: lambda req: {"ok": True, "pid": os.getpid(), "routers": [], "interfaces": []},
+        RELOAD: lambda req: json.loads((here / "verdict.json").read_text()),
     })
     await server.start()
     await stop.wait()
@@ -98,7 +98,7 @@ class Supervised:
 
     def answering_pid(self) -> int | None:
         try:
-            pid = control.request(self.socket, {"command": "status"}, 1.0).get("pid")
+            pid = control.request(self.socket, {"command": control.STATUS}, 1.0).get("pid")
         except control.ControlError:
             return None
         return pid if isinstance(pid, int) else None
@@ -213,12 +213,20 @@ def test_a_pidfile_older_than_its_process_is_stale(sup: Supervised) -> None:
 def test_reload_gives_the_daemons_verdict(sup: Supervised) -> None:
     verdict = sup.root / "verdict.json"
     assert said(sup.cli("reload", *sup.daemon("serve", sup.socket)), "started")  # was stopped
-    verdict.write_text(json.dumps({"ok": True, "warnings": ["VIP shared with gw2"]}))
+    applied: control.ReloadReply = {
+        "ok": True,
+        "config": "/etc/failover/vrrp-config.json",
+        "added": [],
+        "removed": [],
+        "changed": ["gw"],
+        "unchanged": [],
+        "warnings": ["VIP shared with gw2"],
+    }
+    verdict.write_text(json.dumps(applied))
     done = sup.cli("reload", *sup.daemon("serve", sup.socket))
     assert said(done, "reloaded"), done
     assert "warning: VIP shared with gw2" in done.stderr
-    refused = {"ok": False, "error": "1 problem", "errors": ["gw: no interface eth9"]}
-    verdict.write_text(json.dumps(refused))
+    verdict.write_text(json.dumps(control.error_reply("1 problem", ["gw: no interface eth9"])))
     done = sup.cli("reload", *sup.daemon("serve", sup.socket))
     assert said(done, "", code=1), done
     assert "reload refused, nothing changed: 1 problem\n  gw: no interface eth9" in done.stderr

@@ -12,6 +12,7 @@ from failover.lab.wait import wait_until
 
 from .peers import FrrPeer, Instance
 
+pytestmark = [pytest.mark.root, pytest.mark.interop]
 VRID = 51
 EITHER_MASTER = pytest.mark.parametrize(
     "failover_wins", [True, False], ids=["failover-master", "frr-master"]

@@ -11,9 +11,11 @@ import pytest
 from failover.lab.lab import DEFAULT_VIP, Host, Lab
 from failover.lab.nodes import Node, router
 from failover.lab.wait import wait_until
+from tests.support import adverts, holds_over_adverts
 
 from .peers import Instance, KeepalivedPeer
 
+pytestmark = [pytest.mark.root, pytest.mark.interop]
 VRID = 51
 EITHER_MASTER = pytest.mark.parametrize(
     "failover_wins", [True, False], ids=["failover-master", "keepalived-master"]
@@ -129,12 +131,17 @@ def test_heal_without_preempt_keeps_new_master(
     lab.cut(master.host)
     wait_until(lambda: backup.state(VRID) == "MASTER", 15, what="takeover after cut")
     lab.heal(master.host)
-    # The healed router comes back as a backup and, preempt off, leaves the new master be.
+    # The healed router comes back as a backup and, preempt off, leaves the new master be
+    # for 6 adverts (a preempting one would take over within Master_Down_Interval, 3.6).
     wait_settled(lab, backup, master, timeout=30)
-    deadline = time.monotonic() + 6
-    while time.monotonic() < deadline:
-        assert backup.state(VRID) == "MASTER", "preempt off, yet mastership changed back"
-        time.sleep(0.25)
+    ours = master if isinstance(master, Node) else backup
+    assert isinstance(ours, Node)
+    holds_over_adverts(
+        lambda: settled(lab, backup, master),
+        lambda: adverts(ours, VRID),
+        6,
+        what=f"{backup.host.name} master (preempt off)",
+    )
 
 
 @EITHER_MASTER
@@ -158,10 +165,11 @@ def test_equal_priority_higher_primary_ip_wins_no_flap(lab: Lab, keepalived: str
     # RFC 3768 6.4.3: equal priority, greater primary IP wins: r2 (192.0.2.2) > r1.
     wait_settled(lab, theirs, ours)
     changes = ours.log().count("-> MASTER")
-    end = time.monotonic() + 30
-    while time.monotonic() < end:
-        assert ours.state(VRID) == "BACKUP" and theirs.state(VRID) == "MASTER"
-        time.sleep(0.5)
+    # 10 adverts accepted from keepalived, nearly three Master_Down_Intervals: a failover
+    # that discarded equal-priority adverts would have taken over in one.
+    holds_over_adverts(
+        lambda: settled(lab, theirs, ours), lambda: adverts(ours, VRID), 10, what="no flap"
+    )
     assert ours.log().count("-> MASTER") == changes, "failover flapped"
 
 

@@ -18,6 +18,7 @@ from failover.lab.nodes import Node, router
 
 from .peers import Instance, KeepalivedPeer
 
+pytestmark = [pytest.mark.root, pytest.mark.interop]
 FIELDS = (
     "ip.ttl", "ip.dst", "vrrp.version", "vrrp.type", "vrrp.virt_rtr_id", "vrrp.prio",
     "vrrp.addr_count", "vrrp.auth_type", "vrrp.adver_int", "vrrp.checksum.status",

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: failover developers
 # MIT License (see https://opensource.org/licenses/MIT)
 """Run tasks inside a network namespace of the controller."""
@@ -116,17 +115,17 @@ class Connection(LocalConnection):
         if not name:
             raise AnsibleConnectionFailure("netns: no namespace name (set ansible_netns_name)")
         if "/" in name or name in (".", ".."):
-            raise AnsibleConnectionFailure("netns: %r is not a namespace name" % name)
+            raise AnsibleConnectionFailure(f"netns: {name!r} is not a namespace name")
         return name
 
     def _connect(self):
         name = self.namespace
         if not os.path.exists(os.path.join(NETNS_RUN_DIR, name)):
             raise AnsibleConnectionFailure(
-                "netns: network namespace %r does not exist (see `ip netns list`)" % name
+                f"netns: network namespace {name!r} does not exist (see `ip netns list`)"
             )
         if not self._connected:
-            display.vvv("ESTABLISH NETNS CONNECTION TO %s" % name, host=name)
+            display.vvv(f"ESTABLISH NETNS CONNECTION TO {name}", host=name)
         return super()._connect()
 
     def wrap(self, cmd):

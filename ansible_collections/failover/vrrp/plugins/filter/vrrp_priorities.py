@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: failover developers
 # MIT License (see https://opensource.org/licenses/MIT)
 """VRRP priorities from a host's position in an inventory group."""
@@ -127,7 +126,9 @@ def vrrp_priorities(hosts, overrides=None, top=200, step=10, bottom=1, rotate=0)
     seen = set()
     twice = sorted({h for h in hosts if h in seen or seen.add(h)})
     if twice:
-        raise AnsibleFilterError(f"vrrp_priorities: hosts listed more than once: {', '.join(twice)}")
+        raise AnsibleFilterError(
+            f"vrrp_priorities: hosts listed more than once: {', '.join(twice)}"
+        )
 
     capacity = (top - bottom) // step + 1
     if len(hosts) > capacity:
@@ -137,7 +138,7 @@ def vrrp_priorities(hosts, overrides=None, top=200, step=10, bottom=1, rotate=0)
             f"lower step, raise top, lower bottom, or set overrides"
         )
 
-    order = hosts[rotate % len(hosts):] + hosts[:rotate % len(hosts)] if hosts else []
+    order = hosts[rotate % len(hosts) :] + hosts[: rotate % len(hosts)] if hosts else []
     result = {h: top - order.index(h) * step for h in hosts}
 
     if overrides is None:
@@ -160,8 +161,7 @@ def vrrp_priorities(hosts, overrides=None, top=200, step=10, bottom=1, rotate=0)
         prio = _whole(value, f"the override for {host}")
         if not PRIORITY_MIN <= prio <= PRIORITY_OWNER:
             raise AnsibleFilterError(
-                f"vrrp_priorities: the override for {host} must be between 1 and 255 "
-                f"(got {prio})"
+                f"vrrp_priorities: the override for {host} must be between 1 and 255 (got {prio})"
             )
         explicit[host] = prio
     result.update(explicit)
@@ -177,7 +177,8 @@ def vrrp_priorities(hosts, overrides=None, top=200, step=10, bottom=1, rotate=0)
             lines.append(f"priority {prio}: {how}")
         raise AnsibleFilterError(
             "vrrp_priorities: two hosts would share a priority, and VRRP would then pick "
-            "the master by primary IP address: " + "; ".join(lines)
+            "the master by primary IP address: "
+            + "; ".join(lines)
             + ". Give each host its own priority."
         )
     return result

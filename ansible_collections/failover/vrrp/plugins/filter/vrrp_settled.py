@@ -27,7 +27,9 @@ options:
     type: dict
     required: true
   fleet_ips:
-    description: The primary addresses of the fleet's hosts (RV(failover.vrrp.vrrp_info#module:routers[].primary_ip)).
+    description:
+      - The primary addresses of the fleet's hosts
+        (RV(failover.vrrp.vrrp_info#module:routers[].primary_ip)).
     type: list
     elements: str
     required: true
@@ -81,7 +83,9 @@ def vrrp_settled(info, fleet_ips, preferred=False):
         elif state == "BACKUP":
             problems.extend(f"{name}: BACKUP still holds VIP {v}" for v in vips if v in local)
             if r.get("master_ip") not in fleet:
-                problems.append(f"{name}: BACKUP sees no master of the fleet ({r.get('master_ip')})")
+                problems.append(
+                    f"{name}: BACKUP sees no master of the fleet ({r.get('master_ip')})"
+                )
             elif preferred and (r.get("master_priority") or 0) < (r.get("priority") or 0):
                 problems.append(
                     f"{name}: BACKUP with priority {r.get('priority')} under a master with "

@@ -98,9 +98,7 @@ def redact(doc):
     if isinstance(doc, list):
         return [redact(item) for item in doc]
     if isinstance(doc, dict):
-        return {
-            k: (REDACTED if k == "auth_password" else redact(v)) for k, v in doc.items()
-        }
+        return {k: (REDACTED if k == "auth_password" else redact(v)) for k, v in doc.items()}
     return doc
 
 

@@ -1,5 +1,4 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
 # Copyright: failover developers
 # MIT License (see https://opensource.org/licenses/MIT)
 
@@ -162,7 +161,8 @@ config:
   description: The config written (or that would be written), passwords masked.
   returned: always
   type: raw
-  sample: [{"name": "VR_1", "vrid": 51, "interface_name": "eth0", "ip_addresses": ["192.0.2.254/24"]}]
+  sample:
+    - {"name": "VR_1", "vrid": 51, "interface_name": "eth0", "ip_addresses": ["192.0.2.254/24"]}
 validated:
   description: Whether C(failover check) validated the content.
   returned: always
@@ -173,7 +173,9 @@ check_output:
   returned: when validated
   type: list
   elements: str
-  sample: ["VR_1: vrid=51 interface=eth0 priority=100 interval=1s preempt=on auth=none addresses=192.0.2.254/24"]
+  sample:
+    - "VR_1: vrid=51 interface=eth0 priority=100 interval=1s preempt=on auth=none
+      addresses=192.0.2.254/24"
 backup_file:
   description: The copy of the old file, when O(backup=true) and the file changed.
   returned: changed and backup requested
@@ -235,7 +237,7 @@ def validate(module, command, content, directory):
         os.unlink(tmp)
     if rc != 0:
         module.fail_json(
-            msg="failover check rejected the configuration:\n%s" % err.replace(tmp, "<new config>"),
+            msg="failover check rejected the configuration:\n" + err.replace(tmp, "<new config>"),
             rc=rc,
             stderr=err,
         )
@@ -270,7 +272,7 @@ def main():
 
     directory = os.path.dirname(path) or "."
     if not os.path.isdir(directory) and not module.check_mode:
-        module.fail_json(msg="folder %s does not exist" % directory)
+        module.fail_json(msg=f"folder {directory} does not exist")
 
     if p["validate"]:
         command = p["failover_command"] or module.get_bin_path("failover", opt_dirs=FAILOVER_DIRS)
@@ -279,7 +281,7 @@ def main():
                 result["check_output"] = validate(module, command, content, directory)
                 result["validated"] = True
         elif p["failover_command"]:
-            module.fail_json(msg="failover_command %s does not exist" % p["failover_command"])
+            module.fail_json(msg=f"failover_command {p['failover_command']} does not exist")
         else:
             module.warn("the failover daemon is not installed: the config was not validated")
 
@@ -308,7 +310,7 @@ def main():
         except Exception as err:  # pylint: disable=broad-except
             if os.path.exists(tmp):
                 os.unlink(tmp)
-            module.fail_json(msg="cannot write %s: %s" % (path, to_native(err)))
+            module.fail_json(msg=f"cannot write {path}: {to_native(err)}")
 
     if os.path.exists(path):
         file_args = module.load_file_common_arguments(p)

@@ -15,6 +15,7 @@ from ansible.playbook.play_context import PlayContext
 from ansible.plugins.connection.local import Connection as LocalConnection
 
 from ansible_collections.failover.vrrp.plugins.connection import netns
+from tests.support import require
 
 COLLECTIONS_ROOT = Path(__file__).resolve().parents[7]
 
@@ -35,7 +36,8 @@ def test_wrap_quotes_the_command():
 
 
 def test_wrap_list_command():
-    assert make(OPTS).wrap(["echo", "a b"]) == "ip netns exec lab-r1 /bin/sh -c 'echo '\"'\"'a b'\"'\"''"
+    got = make(OPTS).wrap(["echo", "a b"])
+    assert got == "ip netns exec lab-r1 /bin/sh -c 'echo '\"'\"'a b'\"'\"''"
 
 
 def test_custom_ip_and_shell():
@@ -78,31 +80,24 @@ def test_transport_and_pipelining():
 
 # -- for real: a namespace, ansible-playbook, copy/fetch/command --------------------
 
-needs_root = pytest.mark.skipif(
-    os.geteuid() != 0 or shutil.which("ip") is None, reason="needs root and iproute2"
-)
-
 
 @pytest.fixture
 def namespace():
+    require(os.geteuid() == 0 and shutil.which("ip") is not None, "needs root and iproute2")
     # fo-<pid>-<token>-: the failover lab's naming, so `failover.lab.sweep` can clean up
     name = f"fo-{os.getpid()}-{secrets.token_hex(2)}-ansible"
     subprocess.run(["ip", "netns", "add", name], check=True)
     try:
         subprocess.run(["ip", "-n", name, "link", "set", "lo", "up"], check=True)
-        subprocess.run(
-            ["ip", "-n", name, "addr", "add", "203.0.113.7/32", "dev", "lo"], check=True
-        )
+        subprocess.run(["ip", "-n", name, "addr", "add", "203.0.113.7/32", "dev", "lo"], check=True)
         yield name
     finally:
         subprocess.run(["ip", "netns", "delete", name], check=False)
 
 
-@needs_root
 def test_playbook_runs_inside_the_namespace(namespace, tmp_path):
     ansible_playbook = Path(sys.executable).with_name("ansible-playbook")
-    if not ansible_playbook.exists():
-        pytest.skip("ansible-playbook is not installed next to this Python")
+    require(ansible_playbook.exists(), "ansible-playbook is not installed next to this Python")
     src = tmp_path / "src.txt"
     src.write_text("hello\n")
     (tmp_path / "inventory.yml").write_text(

@@ -92,7 +92,7 @@ def test_override_colliding_with_a_position_is_an_error():
 
 
 def test_override_for_unknown_host():
-    with pytest.raises(AnsibleFilterError, match=r"override for 'ghost', which is not in the group"):
+    with pytest.raises(AnsibleFilterError, match="override for 'ghost', which is not in the group"):
         vrrp_priorities(["r1"], {"ghost": 120})
 
 

@@ -10,11 +10,22 @@ from ansible_collections.failover.vrrp.plugins.module_utils.failover import (
 
 def test_router_json_maps_names_and_drops_none():
     got = router_json(
-        {"vrid": 1, "interface": "e", "addresses": ["192.0.2.1/24"], "priority": None,
-         "preempt": True, "preempt_delay": 2.0}
+        {
+            "vrid": 1,
+            "interface": "e",
+            "addresses": ["192.0.2.1/24"],
+            "priority": None,
+            "preempt": True,
+            "preempt_delay": 2.0,
+        }
     )
-    assert got == {"vrid": 1, "interface_name": "e", "ip_addresses": ["192.0.2.1/24"],
-                   "preempt_mode": True, "preempt_delay": 2}
+    assert got == {
+        "vrid": 1,
+        "interface_name": "e",
+        "ip_addresses": ["192.0.2.1/24"],
+        "preempt_mode": True,
+        "preempt_delay": 2,
+    }
 
 
 def test_build_config_list_or_object():

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from ansible_collections.failover.vrrp.plugins.modules import vrrp_config
+from tests.support import require
 
 ROUTER = {"name": "VR_1", "vrid": 51, "interface": "eth0", "addresses": ["192.0.2.254/24"]}
 
@@ -20,7 +21,11 @@ def failover_bin():
     return str(here) if here.exists() else shutil.which("failover")
 
 
-needs_failover = pytest.mark.skipif(failover_bin() is None, reason="failover CLI not installed")
+def needs_failover():
+    """The daemon's CLI (skipped without it, except in CI)."""
+    found = failover_bin()
+    require(found is not None, "failover CLI not installed")
+    return found
 
 
 @pytest.fixture
@@ -134,17 +139,17 @@ def test_no_leftover_temp_files(run_module, cfg):
     assert sorted(p.name for p in cfg.parent.iterdir()) == ["vrrp-config.json"]
 
 
-@needs_failover
 def test_validated_with_failover_check(run_module, cfg):
-    res = run_module(vrrp_config.main, args(cfg, validate=True, failover_command=failover_bin()))
+    res = run_module(vrrp_config.main, args(cfg, validate=True, failover_command=needs_failover()))
     assert res["validated"] is True
     assert res["check_output"][0].startswith("VR_1: vrid=51 interface=eth0")
 
 
-@needs_failover
 def test_invalid_config_is_not_written(run_module, cfg):
     bad = dict(ROUTER, vrid=0)
-    res = run_module(vrrp_config.main, args(cfg, bad, validate=True, failover_command=failover_bin()))
+    res = run_module(
+        vrrp_config.main, args(cfg, bad, validate=True, failover_command=needs_failover())
+    )
     assert res["failed"] is True
     assert "failover check rejected" in res["msg"]
     assert "vrid" in res["msg"]
@@ -154,7 +159,9 @@ def test_invalid_config_is_not_written(run_module, cfg):
 
 def test_fake_failover_check_failure(run_module, cfg, tmp_path):
     fake = tmp_path / "failover"
-    fake.write_text("#!/bin/sh\necho \"$2: invalid configuration:\" >&2\necho '  [0].vrid: bad' >&2\nexit 1\n")
+    fake.write_text(
+        "#!/bin/sh\necho \"$2: invalid configuration:\" >&2\necho '  [0].vrid: bad' >&2\nexit 1\n"
+    )
     fake.chmod(0o755)
     res = run_module(vrrp_config.main, args(cfg, validate=True, failover_command=str(fake)))
     assert res["failed"] is True

@@ -15,7 +15,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-import pytest
+from tests.support import require
 
 ROOT = Path(__file__).resolve().parents[7]
 BIN = Path(sys.executable).parent
@@ -31,8 +31,7 @@ def run(argv, cwd, check=False, timeout=300):
 
 
 def test_vaulted_password_is_written_and_never_printed(tmp_path):
-    if not (BIN / "ansible-playbook").exists():
-        pytest.skip("ansible-playbook is not installed next to this Python")
+    require((BIN / "ansible-playbook").exists(), "ansible-playbook is not installed here")
     (tmp_path / "vault-pass").write_text("correct horse battery staple\n")
     enc = run(
         [str(BIN / "ansible-vault"), "encrypt_string", "--vault-password-file", "vault-pass",
@@ -67,8 +66,8 @@ def test_vaulted_password_is_written_and_never_printed(tmp_path):
     )
     done = run(
         [str(BIN / "ansible-playbook"), "-i", "localhost,", "-c", "local", "-vvv", "--diff",
-         "--vault-password-file", "vault-pass", "-e", f"ansible_python_interpreter={sys.executable}",
-         "play.yml"],
+         "--vault-password-file", "vault-pass",
+         "-e", f"ansible_python_interpreter={sys.executable}", "play.yml"],
         tmp_path,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]

@@ -1,11 +1,12 @@
-"""The `failover` command line: run, check, status, reload, teardown, lab.
+"""The `failover` command line: run, check, status, reload, teardown, supervise, lab.
 
 Exit codes: `run` as documented in `failover.daemon.errors` (0 clean stop, 3 bad config,
 4 interface problem, 5 already running, 6 socket refused); `check` 0 valid, 1 invalid;
 `status` 0, or 1 when no daemon answers; `reload` 0 applied, 1 refused (invalid config,
 missing interface: nothing changed), 6 no daemon answers on the control socket;
 `teardown` 0, 3 bad config, 5 a daemon is still running (stop it: it removes its own
-VIPs), 6 netlink refused (not root).
+VIPs), 6 netlink refused (not root); `supervise` 0 done, 1 failed (start: no answer, the
+log's tail; reload: refused, the daemon's errors), 2 usage.
 """
 
 from __future__ import annotations
@@ -118,9 +119,6 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
-RELOAD_TIMEOUT = 30.0  # new interfaces are opened and netlink is read before the reply
-
-
 def format_reload(reply: Json) -> str:
     """The `failover reload` summary: the file, then one line per kind of change."""
     lines = [f"reloaded {reply.get('config', 'the config')}"]
@@ -135,17 +133,14 @@ def cmd_reload(args: argparse.Namespace) -> int:
     from failover import control
 
     try:
-        reply = control.request(control_path(args), {"command": "reload"}, RELOAD_TIMEOUT)
+        reply = control.request(
+            control_path(args), {"command": control.RELOAD}, control.RELOAD_TIMEOUT
+        )
     except control.ControlError as err:
         print(f"failover: {err}", file=sys.stderr)
         return ExitCode.SYSTEM
     if not reply.get("ok"):
-        print(
-            f"failover: reload refused, nothing changed: {reply.get('error', 'no reason given')}",
-            file=sys.stderr,
-        )
-        for line in reply.get("errors") or []:
-            print(f"  {line}", file=sys.stderr)
+        print(f"failover: {control.format_refusal(reply)}", file=sys.stderr)
         return 1
     for warning in reply.get("warnings") or []:
         print(f"warning: {warning}", file=sys.stderr)
@@ -250,6 +245,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     # -- `failover lab`: added by failover/lab/cli.py (another module's subcommand) --
     add_lab_parser(sub)
+    # -- `failover supervise`: failover/supervise.py (light: no asyncio, no pyroute2) --
+    from failover import supervise
+
+    supervise.add_parser(sub)
     return parser
 
 

@@ -14,7 +14,6 @@ two against each other.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import inspect
 import json
@@ -23,7 +22,10 @@ import socket
 import stat
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
-from typing import Any, Literal, TypedDict
+from typing import TYPE_CHECKING, Any, Literal, TypedDict
+
+if TYPE_CHECKING:  # asyncio only loads with the server: clients (`failover check`) stay light
+    import asyncio
 
 Json = dict[str, Any]
 
@@ -31,6 +33,7 @@ STATUS = "status"  # the commands the daemon serves
 RELOAD = "reload"
 MAX_REQUEST = 64 * 1024
 CLIENT_TIMEOUT = 5.0
+RELOAD_TIMEOUT = 30.0  # a reload opens interfaces and reads netlink before it answers
 PROBE_TIMEOUT = 1.0
 
 # RFC 3768 6.4: a virtual router's state, as `State.value` spells it.
@@ -217,6 +220,8 @@ class ControlServer:
         self._server: asyncio.Server | None = None
 
     async def start(self) -> None:
+        import asyncio
+
         self._server = await asyncio.start_unix_server(
             self._serve, sock=self._sock, limit=MAX_REQUEST
         )
@@ -276,6 +281,13 @@ def format_duration(seconds: float | None) -> str:
     if s < 86400:
         return f"{s // 3600}h{s % 3600 // 60:02d}m"
     return f"{s // 86400}d{s % 86400 // 3600:02d}h"
+
+
+def format_refusal(reply: Json) -> str:
+    """A refused reload for humans: the reason, then one line per problem."""
+    lines = [f"reload refused, nothing changed: {reply.get('error', 'no reason given')}"]
+    lines += [f"  {line}" for line in reply.get("errors") or []]
+    return "\n".join(lines)
 
 
 def format_drops(drops: Mapping[str, int]) -> str:

@@ -37,7 +37,6 @@ from typing import Any, NoReturn
 BACKOFF_FIRST = 1.0
 BACKOFF_MAX = 30.0
 HEALTHY_AFTER = 10.0  # a daemon that ran this long starts the back-off over
-RELOAD_TIMEOUT = 30.0  # as `failover reload`: the daemon opens interfaces before it answers
 ANSWER_TIMEOUT = 1.0
 POLL = 0.05
 PID_REUSE_SLACK = 5.0  # s: /proc's start times are to about a second
@@ -284,7 +283,7 @@ def answering(args: argparse.Namespace, supervisor: int) -> bool:
     """Does the supervisor's daemon answer on the control socket (True if none is known)?"""
     if args.control_socket is None:
         return True
-    from failover import control  # imports asyncio: only when a socket is to be asked
+    from failover import control
 
     try:
         reply = control.request(args.control_socket, {"command": control.STATUS}, ANSWER_TIMEOUT)
@@ -374,23 +373,16 @@ def cmd_restart(args: argparse.Namespace) -> str:
     return "restarted"
 
 
-def refusal(reply: dict[str, Any]) -> str:
-    """A refused reload's reply for humans: the reason, then one line per problem."""
-    lines = [f"reload refused, nothing changed: {reply.get('error', 'no reason given')}"]
-    lines += [f"  {line}" for line in reply.get("errors") or []]
-    return "\n".join(lines)
-
-
 def ask_reload(path: str) -> str:
     """Reload through the control socket, as `failover reload` does: the daemon's verdict."""
-    from failover import control  # imports asyncio: only when a socket is to be asked
+    from failover import control
 
     try:
-        reply = control.request(path, {"command": control.RELOAD}, RELOAD_TIMEOUT)
+        reply = control.request(path, {"command": control.RELOAD}, control.RELOAD_TIMEOUT)
     except control.ControlError as err:
         raise Failed(str(err)) from None
     if not reply.get("ok"):
-        raise Failed(refusal(reply))
+        raise Failed(control.format_refusal(reply))
     for warning in reply.get("warnings") or []:
         print(f"warning: {warning}", file=sys.stderr)
     return "reloaded"

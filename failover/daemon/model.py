@@ -7,6 +7,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address
+from typing import Any
 
 from failover.config import Config
 from failover.control import InterfaceStatus, RouterStatus
@@ -23,6 +24,11 @@ class Policies(Mapping[int, ReceivePolicy]):
 
     def __getitem__(self, vrid: int) -> ReceivePolicy:
         return self._routers[vrid].core.policy
+
+    def get(self, vrid: int, default: Any = None) -> Any:
+        """Per packet: no KeyError for the routine unknown VRID of a shared LAN."""
+        r = self._routers.get(vrid)
+        return default if r is None else r.core.policy
 
     def __iter__(self) -> Iterator[int]:
         return iter(self._routers)

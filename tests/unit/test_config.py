@@ -349,6 +349,19 @@ def test_top_level_shape_errors(data: Any, message: str) -> None:
     assert errors_of(data) == [message]
 
 
+@pytest.mark.parametrize(
+    ("data", "found"), [({}, "none"), ({"routers": [], "garp_repeat": 3}, "garp_repeat, routers")]
+)
+def test_an_object_without_routers_points_at_virtual_routers(
+    data: dict[str, Any], found: str
+) -> None:
+    (message,) = errors_of(data)
+    assert message.startswith("(top level): no virtual router: list them under `virtual_routers`")
+    assert message.endswith(f"(keys found: {found})")
+    example = json.loads(message[message.index("{") : message.rindex("}") + 1])
+    assert parse(example).routers[0].vrid == 51  # the hint itself is a valid config
+
+
 def test_invalid_json() -> None:
     with pytest.raises(ConfigError) as info:
         parse_text('[\n  {"vrid": 1,}\n]')

@@ -37,7 +37,7 @@ def cmd_lab(args: argparse.Namespace) -> int:
 
     reason = unavailable()
     if reason:
-        print(f"failover lab: {reason}; try: sudo {' '.join(sys.argv)}", file=sys.stderr)
+        print(f"failover lab: {reason}; run it as root", file=sys.stderr)
         return 2
     from failover.lab.demo import run_demo
 

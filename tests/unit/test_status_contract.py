@@ -18,7 +18,11 @@ from typing import Any, ClassVar, get_args
 import pytest
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.failover.vrrp.plugins.filter import vrrp_convergence, vrrp_settled
+from ansible_collections.failover.vrrp.plugins.filter import (
+    vrrp_convergence,
+    vrrp_host_routers,
+    vrrp_settled,
+)
 from ansible_collections.failover.vrrp.plugins.module_utils import failover as client
 from ansible_collections.failover.vrrp.plugins.modules import vrrp_info
 from failover import cli, config, control
@@ -87,6 +91,11 @@ def test_the_collection_speaks_the_daemons_protocol() -> None:
     assert client.CLIENT_TIMEOUT == control.CLIENT_TIMEOUT
     assert (client.STATUS, client.RELOAD) == (control.STATUS, control.RELOAD)
     assert client.STATES == get_args(StateName) == tuple(s.value for s in State)
+
+
+def test_the_daemon_role_names_routers_as_the_daemon_does() -> None:
+    router = {"vrid": 52, "interface_name": "eth0", "ip_addresses": ["192.0.2.253/24"]}
+    assert config.parse([router]).routers[0].name == vrrp_host_routers.default_name(router)
 
 
 def test_the_keys_the_collection_reads_are_in_the_schema() -> None:

@@ -65,3 +65,39 @@ def holds_over_adverts(
                 f"while checking {what}"
             )
         time.sleep(poll)  # the polling interval; the window itself is counted in adverts
+
+
+class TakeoverWatch:
+    """Samples a backup's view of one router while a test waits for it to become master.
+
+    RFC 3768 6.4.2: a backup that receives a priority-0 advert forgets the master and sets
+    its Master_Down_Timer to Skew_Time; one that only stops hearing adverts keeps the
+    master's address until it takes over. So a sample (BACKUP, no master) after the
+    master was known is the backup's own evidence that the priority-0 advert arrived.
+    """
+
+    def __init__(self, node: Node, vrid: int) -> None:
+        self.node = node
+        self.vrid = vrid
+        self.views: list[tuple[str, str | None]] = []
+
+    def _view(self) -> tuple[str, str | None]:
+        (r,) = [r for r in self.node.status() if r["vrid"] == self.vrid]
+        return str(r["state"]), r["master_ip"]
+
+    def knows(self, master_ip: str) -> bool:
+        """True while the router is BACKUP of `master_ip` (wait for this first)."""
+        return self._view() == ("BACKUP", master_ip)
+
+    def master(self) -> bool:
+        """Sample once; True when the router is MASTER."""
+        view = self._view()
+        self.views.append(view)
+        return view[0] == "MASTER"
+
+    def saw_priority_zero(self) -> bool:
+        return ("BACKUP", None) in self.views
+
+    def seen(self) -> list[tuple[str, str | None]]:
+        """The distinct views, for a failure message."""
+        return sorted(set(self.views), key=str)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
 import textwrap
+from functools import partial
 from ipaddress import IPv4Interface
 from pathlib import Path
 
@@ -56,27 +56,45 @@ CHILD = textwrap.dedent(
     """
     import sys, time
     from failover.lab import Lab
+    from failover.lab.netns import names
     lab = Lab(routers=2).up()
     proc = lab.start("r1", ["sleep", "600"])
-    print(lab.prefix, lab.dir, proc.pid, flush=True)
+    mine = sum(n.startswith(lab.prefix) for n in names())
+    print(lab.prefix, lab.dir, proc.pid, mine, flush=True)
     {body}
     """
 )
 
 
 def spawn_lab_owner(body: str) -> tuple[subprocess.Popen[str], str, Path, int]:
+    """A child that builds a lab (r1, r2, client, switch) and runs `body`.
+
+    The child counts its namespaces itself: with `pass` it may exit, and tear down,
+    before the parent could look.
+    """
     child = subprocess.Popen(
         [sys.executable, "-c", CHILD.format(body=body)], stdout=subprocess.PIPE, text=True
     )
     assert child.stdout is not None
-    prefix, tmp, pid = child.stdout.readline().split()
-    assert any(n.startswith(prefix) for n in names())
+    prefix, tmp, pid, mine = child.stdout.readline().split()
+    assert int(mine) == 4
     return child, prefix, Path(tmp), int(pid)
 
 
+def alive(pid: int) -> bool:
+    """True while `pid` exists and is not a zombie."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+
+
+def reaped(pid: int) -> bool:
+    return not alive(pid)
+
+
 def gone(prefix: str, tmp: Path, pid: int) -> bool:
-    alive = os.path.exists(f"/proc/{pid}") and "Z" not in Path(f"/proc/{pid}/stat").read_text()
-    return not any(n.startswith(prefix) for n in names()) and not tmp.exists() and not alive
+    return not any(n.startswith(prefix) for n in names()) and not tmp.exists() and reaped(pid)
 
 
 @pytest.mark.parametrize(
@@ -101,7 +119,10 @@ def test_normal_exit_and_exception_tear_down() -> None:
     for body, code in (("pass", 0), ("raise RuntimeError('boom')", 1)):
         child, prefix, tmp, pid = spawn_lab_owner(body)
         assert child.wait(30) == code
-        assert gone(prefix, tmp, pid)
+        # torn down before the exit: namespaces and temp dir; the killed process is
+        # then reaped by init, not by the child
+        assert not any(n.startswith(prefix) for n in names()) and not tmp.exists()
+        wait_until(partial(reaped, pid), 10, what=f"{pid} to be reaped")
 
 
 def test_sweep_removes_a_killed_runs_leftovers() -> None:

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The failover.vrrp collection's checks, for CI and developers (as root for Molecule):
 #   scripts/ansible_checks.sh            ansible-test sanity, ansible-lint
-#   scripts/ansible_checks.sh --molecule the same, then molecule test for every scenario
+#   scripts/ansible_checks.sh --molecule the same, and beside it molecule test for every
+#                                        scenario, the scenarios side by side
 # The collection's unit tests run with the rest of pytest (pyproject's testpaths).
 # Uses the repo's venv ($VENV, default .venv, made by scripts/bootstrap.sh) and installs
 # ansible-lint and molecule into it from PyPI when missing. Nothing comes from Galaxy.
@@ -13,6 +14,16 @@ py="$venv/bin/python"
 collection="$top/ansible_collections/failover/vrrp"
 molecule=0
 [ "${1:-}" = "--molecule" ] && molecule=1
+ci=${CI:-}
+if [ "$molecule" = 1 ] && [ "$(id -u)" -ne 0 ]; then
+  # the scenarios build their hosts as network namespaces (as tests/support.py: in_ci)
+  if [[ ! "${ci,,}" =~ ^(|0|false|no)$ ]]; then
+    echo "ansible checks: Molecule needs root (network namespaces); under CI that is a failure" >&2
+    exit 1
+  fi
+  echo "ansible checks: skipping Molecule: needs root (network namespaces)"
+  molecule=0
+fi
 
 if [ ! -x "$py" ]; then
   "$top/scripts/bootstrap.sh"
@@ -27,36 +38,71 @@ export PATH="$venv/bin:$PATH"
 export ANSIBLE_COLLECTIONS_PATH="$top"
 export ANSIBLE_NOCOLOR=1
 
-echo "== ansible-test sanity --venv --python 3.11"
-# ansible-test --venv bootstraps pip with a get-pip.py it downloads from a host that
-# may be unreachable; put the ensurepip-based stand-in in its cache first.
-at=$("$py" -c 'import ansible_test, os; print(os.path.dirname(ansible_test.__file__))')
-pip_version=$(grep -o "pip='[0-9.]*'" "$at/_internal/python_requirements.py" | head -1 | tr -dc '0-9.')
-cache="$HOME/.ansible/test/cache/get_pip_${pip_version//./_}.py"
-mkdir -p "$(dirname "$cache")"
-[ -f "$cache" ] || cp "$top/scripts/ansible_test_get_pip.py" "$cache"
-(cd "$collection" && ansible-test sanity --venv --python 3.11 --color no)
+# Molecule's scenarios each build a lab of their own (own namespace prefix, and Molecule
+# gives every run its own ephemeral directory): they run side by side, and beside the
+# static checks below. Each scenario's output is printed when it is done.
+scenarios=(default rolling_upgrade)
+logs=$(mktemp -d -t failover-ansible-checks.XXXXXX)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  rm -rf "$logs"
+}
+trap cleanup EXIT
+if [ "$molecule" = 1 ]; then
+  for scenario in "${scenarios[@]}"; do
+    (
+      start=$(date +%s) rc=0
+      molecule test -s "$scenario" >"$logs/$scenario" 2>&1 || rc=$?
+      echo "molecule test -s $scenario: exit $rc, $(( $(date +%s) - start ))s" >>"$logs/$scenario"
+      exit "$rc"
+    ) &
+    pids+=($!)
+  done
+  echo "== molecule test -s ${scenarios[*]}: started side by side (their output follows the rest)"
+fi
 
-echo "== ansible-galaxy collection build + install: the tarball works on its own"
-dist=$(mktemp -d)
-trap 'rm -rf "$dist"' EXIT
-ansible-galaxy collection build "$collection" --output-path "$dist" >/dev/null
-ansible-galaxy collection install --force "$dist"/failover-vrrp-*.tar.gz -p "$dist/installed" >/dev/null 2>&1
-ANSIBLE_COLLECTIONS_PATH="$dist/installed" ansible-doc failover.vrrp.vrrp_config >/dev/null
-ANSIBLE_COLLECTIONS_PATH="$dist/installed" ansible-doc -t connection failover.vrrp.netns >/dev/null
-ANSIBLE_COLLECTIONS_PATH="$dist/installed" \
-  ansible-playbook --syntax-check -i localhost, failover.vrrp.site >/dev/null
-echo "built, installed and documented: $(basename "$dist"/failover-vrrp-*.tar.gz)"
+(
+  set -e
+  echo "== ansible-test sanity --venv --python 3.11"
+  # ansible-test --venv bootstraps pip with a get-pip.py it downloads from a host that
+  # may be unreachable; put the ensurepip-based stand-in in its cache first.
+  at=$("$py" -c 'import ansible_test, os; print(os.path.dirname(ansible_test.__file__))')
+  pip_version=$(grep -o "pip='[0-9.]*'" "$at/_internal/python_requirements.py" | head -1 | tr -dc '0-9.')
+  cache="$HOME/.ansible/test/cache/get_pip_${pip_version//./_}.py"
+  mkdir -p "$(dirname "$cache")"
+  [ -f "$cache" ] || cp "$top/scripts/ansible_test_get_pip.py" "$cache"
+  (cd "$collection" && ansible-test sanity --venv --python 3.11 --color no)
 
-echo "== ansible-lint (production profile)"
-(cd "$collection" && ansible-lint --offline --profile production)
+  echo "== ansible-galaxy collection build + install: the tarball works on its own"
+  dist="$logs/dist"
+  ansible-galaxy collection build "$collection" --output-path "$dist" >/dev/null
+  ansible-galaxy collection install --force "$dist"/failover-vrrp-*.tar.gz -p "$dist/installed" >/dev/null 2>&1
+  ANSIBLE_COLLECTIONS_PATH="$dist/installed" ansible-doc failover.vrrp.vrrp_config >/dev/null
+  ANSIBLE_COLLECTIONS_PATH="$dist/installed" ansible-doc -t connection failover.vrrp.netns >/dev/null
+  ANSIBLE_COLLECTIONS_PATH="$dist/installed" \
+    ansible-playbook --syntax-check -i localhost, failover.vrrp.site >/dev/null
+  echo "built, installed and documented: $(basename "$dist"/failover-vrrp-*.tar.gz)"
+
+  echo "== ansible-lint (production profile)"
+  (cd "$collection" && ansible-lint --offline --profile production)
+) &
+static=$!
+failed=()
+wait "$static" || failed+=("sanity/build/lint")
 
 if [ "$molecule" = 1 ]; then
-  for scenario in default rolling_upgrade; do
-    echo "== molecule test -s $scenario"
-    start=$(date +%s)
-    molecule test -s "$scenario"
-    echo "molecule test -s $scenario: $(( $(date +%s) - start ))s"
+  for i in "${!scenarios[@]}"; do
+    rc=0
+    wait "${pids[$i]}" || rc=$?
+    echo "== molecule test -s ${scenarios[$i]}"
+    cat "$logs/${scenarios[$i]}"
+    [ "$rc" -eq 0 ] || failed+=("molecule ${scenarios[$i]}")
   done
+  pids=()
+fi
+if [ "${#failed[@]}" -gt 0 ]; then
+  echo "ansible checks: FAILED: ${failed[*]}" >&2
+  exit 1
 fi
 echo "ansible checks: all passed"

@@ -31,8 +31,10 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 
 py=${PYTHON:-python3}
-if [ ! -x .venv/bin/python ]; then
+if ! .venv/bin/python -m pip --version >/dev/null 2>&1; then
+  rm -rf .venv  # none, or half made (a venv without ensurepip has no pip)
   "$py" -m venv .venv || {
+    rm -rf .venv
     echo "bootstrap: cannot make a venv with $py (Debian: apt-get install python3-venv, as root)" >&2
     exit 2
   }

@@ -2,7 +2,8 @@
 
 Every test builds its own lab (`make_lab`); on failure the daemons' logs are printed,
 and a session check fails the run if a namespace of this run is left behind. Tests
-that need a lab skip with the reason when namespaces cannot be made here, except in CI.
+that need a lab (`make_lab`, or the `root` marker) skip with the reason when namespaces
+cannot be made here, except in CI, where they fail.
 """
 
 from __future__ import annotations
@@ -18,6 +19,12 @@ from failover.lab.naming import owner_pid
 from tests.support import MakeLab, require
 
 REASON = unavailable()
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """A test marked `root` needs network namespaces: it skips without them (fails in CI)."""
+    if item.get_closest_marker("root") is not None:
+        require(REASON is None, f"needs network namespaces: {REASON}")
 
 
 @pytest.hookimpl(wrapper=True)

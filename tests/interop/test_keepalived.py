@@ -132,7 +132,7 @@ def test_heal_without_preempt_keeps_new_master(
     wait_until(lambda: backup.state(VRID) == "MASTER", 15, what="takeover after cut")
     lab.heal(master.host)
     # The healed router comes back as a backup and, preempt off, leaves the new master be
-    # for 6 adverts (a preempting one would take over within Master_Down_Interval, 3.6).
+    # for 6 adverts (a preempting one would take over within one Master_Down_Interval).
     wait_settled(lab, backup, master, timeout=30)
     ours = master if isinstance(master, Node) else backup
     assert isinstance(ours, Node)

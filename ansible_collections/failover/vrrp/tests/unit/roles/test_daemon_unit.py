@@ -27,7 +27,7 @@ def role_unit(**overrides):
             return [render(v) for v in value]
         return env.from_string(value).render(ctx) if isinstance(value, str) else value
 
-    for _ in range(3):  # vars refer to vars
+    for _round in range(3):  # vars refer to vars
         for key in ("failover_daemon_command", "failover_daemon_run_argv"):
             ctx[key] = render(ctx[key])
     return env.from_string((ROLE / "templates" / "failover.service.j2").read_text()).render(ctx)
@@ -43,7 +43,7 @@ def directives(text):
         if line.startswith("["):
             section = line
             continue
-        key, _, value = line.partition("=")
+        key, _eq, value = line.partition("=")
         out.append((section, key, value))
     return out
 

@@ -24,6 +24,8 @@ from typing import Any
 
 from failover.config import Config, ConfigError, load
 from failover.control import (
+    RELOAD,
+    STATUS,
     AlreadyRunning,
     ControlServer,
     ErrorReply,
@@ -78,7 +80,7 @@ class Daemon:
         """Start, serve until SIGTERM/SIGINT (or a fatal error), stop; the exit code."""
         async with AsyncExitStack() as stack:
             control = ControlServer(
-                self._bind_control(), {"status": self.status, "reload": self.reload_request}
+                self._bind_control(), {STATUS: self.status, RELOAD: self.reload_request}
             )
             stack.push_async_callback(control.close)
             self.kernel = await stack.enter_async_context(self._kernel_factory())

@@ -9,9 +9,11 @@ import asyncio
 from ipaddress import IPv4Address
 from pathlib import Path
 
+from failover.control import StatusReply
 from failover.protocol.packet import Advertisement, decode, encode
 from failover.protocol.router import State
 from failover.runtime.netlink import LinkEvent
+from tests.control_replies import problems
 
 from .builders import ip_packet
 from .harness import A, Harness, router, until
@@ -73,6 +75,7 @@ def test_master_sends_adverts_adds_vips_and_garps_then_shuts_down(tmp_path: Path
         assert h.kernel.arps["eth0"].bursts == [(IPv4Address("192.0.2.100"),)] * 2
 
         status = h.d.status({})
+        assert problems(StatusReply, status) == []  # the real daemon keeps the contract
         assert status["ok"] is True and isinstance(status["pid"], int)
         row = status["routers"][1]
         assert row["name"] == "VR_2" and row["state"] == "MASTER"

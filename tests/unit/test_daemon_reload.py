@@ -19,20 +19,22 @@ from typing import Any
 import pytest
 
 from failover import cli
-from failover.control import ControlServer, ReloadReply, bind_socket, request
+from failover.control import ControlServer, ErrorReply, ReloadReply, bind_socket, request
 from failover.daemon.errors import ExitCode, StartupError
 from failover.daemon.reload import describe_change, diff_routers
 from failover.protocol.packet import AuthType
 from failover.protocol.router import State
+from tests.control_replies import problems
 
 from .builders import router_config
 from .harness import A, B, Harness, router, until
 
 
 async def applied(h: Harness) -> ReloadReply:
-    """Reload; the reply, which must say it was applied."""
+    """Reload; the reply, which must say it was applied (and keep the contract)."""
     reply = await h.d.reload()
     assert reply["ok"] is True, reply
+    assert problems(ReloadReply, reply) == []
     return reply
 
 
@@ -86,6 +88,7 @@ def test_missing_interface_refuses_the_whole_reload(tmp_path: Path) -> None:
             before = (h.d.model.config, list(h.d.model.routers))
             h.write(router(priority=200), router(52, interface_name="eth9"))
             reply = await h.d.reload()
+            assert problems(ErrorReply, reply) == []
             assert reply == {
                 "ok": False,
                 "error": "interface problem",

@@ -18,9 +18,14 @@ description:
     of O(fleet_ips) (the fleet's own addresses, so a master cut off or gone does not
     count); and, with O(preferred=true), a BACKUP's master has at least its priority
     (no preemption pending).
+  - With O(preferred=true) and O(fleet), each virtual router must also have the master
+    the fleet's configured priorities choose (RFC 3768 6.4.3, the highest priority, a tie
+    to the greater primary address); a MASTER must be that router, a BACKUP must see it.
+    Each host is then checked against the same fixed target, so hosts read at different
+    moments (one while a lower-priority router was briefly master) cannot pass apart.
   - The P(failover.vrrp.vrrp_convergence#filter) filter then judges the whole fleet (one
     master per virtual router, agreed by all) on the settled hosts' results.
-positional: _input, fleet_ips, preferred
+positional: _input, fleet_ips, preferred, fleet
 options:
   _input:
     description: One host's M(failover.vrrp.vrrp_info) result.
@@ -37,6 +42,14 @@ options:
     description: Also wait while a BACKUP has a higher priority than its master.
     type: bool
     default: false
+  fleet:
+    description:
+      - Every host's M(failover.vrrp.vrrp_info) result, read at any moment (only the
+        configured priorities and primary addresses are used), to choose each virtual
+        router's master with O(preferred=true).
+    type: list
+    elements: dict
+    default: []
 """
 
 EXAMPLES = r"""
@@ -57,6 +70,7 @@ _value:
   elements: str
 """
 
+import ipaddress
 from collections.abc import Mapping
 
 from ansible.errors import AnsibleFilterError
@@ -66,23 +80,47 @@ def _ip(address):
     return str(address).split("/", 1)[0]
 
 
-def vrrp_settled(info, fleet_ips, preferred=False):
+def _chosen_masters(fleet):
+    """(interface, vrid) -> primary address of the router RFC 3768 6.4.3 makes master."""
+    best = {}
+    for info in fleet or []:
+        if not isinstance(info, Mapping) or not info.get("running"):
+            continue
+        for r in info.get("routers") or []:
+            ip = _ip(r.get("primary_ip"))
+            rank = (r.get("priority") or 0, ipaddress.ip_address(ip))
+            key = (r.get("interface"), r.get("vrid"))
+            if key not in best or rank > best[key][0]:
+                best[key] = (rank, ip)
+    return {key: ip for key, (_rank, ip) in best.items()}
+
+
+def vrrp_settled(info, fleet_ips, preferred=False, fleet=None):
     if not isinstance(info, Mapping):
         raise AnsibleFilterError("vrrp_settled: input must be one host's vrrp_info result")
     if not info.get("running"):
         return [f"not running ({info.get('msg') or 'no answer on the control socket'})"]
-    fleet = {_ip(a) for a in fleet_ips or []}
+    chosen = _chosen_masters(fleet) if preferred else {}
+    fleet_set = {_ip(a) for a in fleet_ips or []}
     local = {_ip(a) for a in info.get("local_addresses") or []}
     problems = []
     for r in info.get("routers") or []:
         name = f"{r.get('name')} ({r.get('interface')}, VRID {r.get('vrid')})"
         state = r.get("state")
         vips = [_ip(a) for a in r.get("addresses") or []]
+        should = chosen.get((r.get("interface"), r.get("vrid")))
         if state == "MASTER":
             problems.extend(f"{name}: MASTER without VIP {v}" for v in vips if v not in local)
+            if should and _ip(r.get("primary_ip")) != should:
+                problems.append(f"{name}: MASTER, but {should} has the higher priority")
         elif state == "BACKUP":
             problems.extend(f"{name}: BACKUP still holds VIP {v}" for v in vips if v in local)
-            if r.get("master_ip") not in fleet:
+            if should and r.get("master_ip") != should:
+                problems.append(
+                    f"{name}: BACKUP sees master {r.get('master_ip')}, not {should} "
+                    "(the highest priority)"
+                )
+            elif r.get("master_ip") not in fleet_set:
                 problems.append(
                     f"{name}: BACKUP sees no master of the fleet ({r.get('master_ip')})"
                 )

@@ -62,3 +62,48 @@ def test_input_must_be_a_mapping():
 
 def test_registered_as_a_filter():
     assert FilterModule().filters()["vrrp_settled"] is vrrp_settled
+
+
+def fleet_of(*routers):
+    """vrrp_info results of several hosts, one router each."""
+    return [{"running": True, "routers": [r]} for r in routers]
+
+
+# r1 .11 priority 200 (the chosen master), r2 .12 priority 190, r3 .13 priority 190
+FLEET3 = fleet_of(
+    router_status(priority=200, primary_ip="192.0.2.11"),
+    backup(priority=190, primary_ip="192.0.2.12"),
+    backup(priority=190, primary_ip="192.0.2.13"),
+)
+
+
+def test_a_backup_read_under_a_passing_lower_master_is_not_settled():
+    # r2 read while r3 (equal priority, greater address) was briefly master: the old
+    # check passed it (r3's priority is not below r2's); the chosen master is r1.
+    host = info(backup(master_ip="192.0.2.13", master_priority=190), "192.0.2.12/24")
+    assert vrrp_settled(host, [*FLEET, "192.0.2.13"], True) == []
+    assert vrrp_settled(host, [*FLEET, "192.0.2.13"], True, FLEET3) == [
+        f"{NAME}: BACKUP sees master 192.0.2.13, not 192.0.2.11 (the highest priority)"
+    ]
+    settled = info(backup(master_ip="192.0.2.11"), "192.0.2.12/24")
+    assert vrrp_settled(settled, FLEET, True, FLEET3) == []
+
+
+def test_only_the_chosen_router_may_be_master():
+    r3 = info(router_status(priority=190, primary_ip="192.0.2.13"), "192.0.2.254/24")
+    assert vrrp_settled(r3, FLEET, True, FLEET3) == [
+        f"{NAME}: MASTER, but 192.0.2.11 has the higher priority"
+    ]
+    assert vrrp_settled(r3, FLEET, False, FLEET3) == []  # no preference: any one master
+
+
+def test_equal_priorities_choose_the_greater_primary_address():
+    # RFC 3768 6.4.3: a tie goes to the greater primary address, compared as numbers.
+    fleet = fleet_of(
+        backup(priority=190, primary_ip="192.0.2.9"),
+        backup(priority=190, primary_ip="192.0.2.10"),
+    )
+    host = info(backup(priority=190, master_ip="192.0.2.9"), "192.0.2.10/24")
+    assert vrrp_settled(host, ["192.0.2.9", "192.0.2.10"], True, fleet) == [
+        f"{NAME}: BACKUP sees master 192.0.2.9, not 192.0.2.10 (the highest priority)"
+    ]

@@ -57,11 +57,15 @@ class Interface:
         self.local = frozenset({self.primary})
         self.policies = Policies(self.routers)
 
-    def close(self) -> None:
-        """Stop reading and close both sockets (idempotent)."""
+    def stop_reading(self) -> None:
+        """No more packets from this interface (idempotent)."""
         if self.detach is not None:
             self.detach()
             self.detach = None
+
+    def close(self) -> None:
+        """Stop reading and close both sockets (idempotent)."""
+        self.stop_reading()
         self.sock.close()
         self.arp.close()
 

@@ -148,9 +148,7 @@ class Daemon:
         """RFC 3768 6.4.2/6.4.3 Shutdown for every router; wait for their VIPs to go."""
         self._stop.set()
         for iface in self.model.interfaces.values():
-            if iface.detach is not None:
-                iface.detach()
-                iface.detach = None
+            iface.stop_reading()
         for r in self.model.routers:
             self.routers.stop(r)
         if not await self.addresses.drain(STOP_TIMEOUT):

@@ -36,8 +36,8 @@ CLIENT_TIMEOUT = 5.0
 RELOAD_TIMEOUT = 30.0  # a reload opens interfaces and reads netlink before it answers
 PROBE_TIMEOUT = 1.0
 
-# RFC 3768 6.4: a virtual router's state, as `State.value` spells it.
-StateName = Literal["INITIALIZE", "BACKUP", "MASTER"]
+# RFC 3768 6.4: a virtual router's state, as `State.value` spells it (FAULT: not the RFC's).
+StateName = Literal["INITIALIZE", "BACKUP", "MASTER", "FAULT"]
 
 
 class RouterStatus(TypedDict):
@@ -48,6 +48,8 @@ class RouterStatus(TypedDict):
     interface: str
     state: StateName
     priority: int  # configured
+    effective_priority: int  # configured + tracked items' weights, 1..254 (255: owner)
+    faults: list[str]  # what holds it in FAULT: failing weight-0 items, "interface X down"
     master_ip: str | None  # the master it sees (its own address when MASTER), None if none
     master_priority: int | None
     since: float | None  # seconds in this state (0.1 s), None before the first state

@@ -26,6 +26,8 @@ ROUTER: RouterStatus = {
     "interface": "eth0",
     "state": "MASTER",
     "priority": 200,
+    "effective_priority": 200,
+    "faults": [],
     "master_ip": "192.0.2.11",
     "master_priority": 200,
     "since": 12.5,
@@ -95,7 +97,13 @@ def build(schema: Any, example: Any, values: dict[str, Any]) -> Any:
 
 
 def router_status(**values: Any) -> RouterStatus:
-    """A `RouterStatus`: a MASTER of VRID 51 on eth0 unless `values` say otherwise."""
+    """A `RouterStatus`: a MASTER of VRID 51 on eth0 unless `values` say otherwise.
+
+    Without tracked items the effective priority is the configured one, so a given
+    `priority` is both unless `effective_priority` is given too.
+    """
+    if "priority" in values:
+        values = {"effective_priority": values["priority"], **values}
     result: RouterStatus = build(RouterStatus, ROUTER, values)
     return result
 

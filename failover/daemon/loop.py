@@ -49,9 +49,10 @@ class RouterLoop:
             log.warning("%s: link is down; its virtual routers start when it is up", iface.name)
 
     def start(self, r: Router) -> None:
-        """RFC 3768 6.4.1 Startup, once its link is up."""
-        if r.iface.running:
-            self.feed(r, r.core.start(self.loop.time()))
+        """RFC 3768 6.4.1 Startup (to FAULT while its link is down)."""
+        now = self.loop.time()
+        r.core.track(now, link_up=r.iface.running)
+        self.feed(r, r.core.start(now))
 
     def stop(self, r: Router, reason: str = "shutdown") -> None:
         """RFC 3768 6.4.2/6.4.3 Shutdown (a master sends priority 0, gives VIPs up)."""
@@ -95,7 +96,7 @@ class RouterLoop:
             self.feed(r, r.core.receive(result.advert, result.source, now))
 
     def link_changed(self, iface: Interface, running: bool, deleted: bool = False) -> None:
-        """Link down: routers give up (masters remove VIPs); link up: 6.4.1 Startup."""
+        """Link down: its routers go to FAULT (masters remove VIPs); up: out of FAULT."""
         if deleted:
             log.error("%s was deleted: its virtual routers stay down until a restart", iface.name)
         else:
@@ -103,7 +104,7 @@ class RouterLoop:
         iface.running = running
         now = self.loop.time()
         for r in list(iface.routers.values()):
-            self.feed(r, r.core.link_up(now) if running else r.core.link_down(now))
+            self.feed(r, r.core.track(now, link_up=running))
 
     def _drop(self, iface: Interface, rej: Rejected, now: float) -> None:
         """Count every drop (per router, or per interface for unknown VRIDs); log a few."""
@@ -141,6 +142,8 @@ class RouterLoop:
                     self.addresses.announce(r, ips)
 
     def _send(self, r: Router, priority: int) -> None:
+        if not r.iface.running:
+            return  # no carrier: nobody would hear it (a FAULT's priority 0, say)
         try:
             r.iface.sock.send(encode(r.core.advertisement(priority)))
         except OSError as err:

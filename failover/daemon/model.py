@@ -129,6 +129,8 @@ class Router:
             "interface": c.interface,
             "state": core.state.value,
             "priority": c.priority,
+            "effective_priority": core.priority,
+            "faults": list(core.faults),
             "master_ip": None if core.master_ip is None else str(core.master_ip),
             "master_priority": core.master_priority,
             "since": since,

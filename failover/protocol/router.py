@@ -1,10 +1,12 @@
 """One virtual router's state machine (RFC 3768 section 6), sans-IO.
 
 Inputs are `start`, `stop`, `receive` (an accepted advertisement and its sender's
-primary address), `expire` (a timer deadline reached) and `reconfigure` (a new config
-for the same interface and VRID, on reload), each with `now` in seconds
-on any monotonic clock. Outputs are lists of actions; `next_deadline()` tells the
-caller when to call `expire` next. The object never reads a clock or touches a socket.
+primary address), `expire` (a timer deadline reached), `track` (tracked items' results
+and the interface's link, see tracking.py) and `reconfigure` (a new config for the same
+interface and VRID, on reload), each with `now` in seconds on any monotonic clock.
+The priority used everywhere the RFC says "priority" is the *effective* one. Outputs
+are lists of actions; `next_deadline()` tells the caller when to call `expire` next.
+The object never reads a clock or touches a socket.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from ipaddress import IPv4Address, IPv4Interface
 from failover.protocol.packet import Advertisement
 from failover.protocol.receive import ReceivePolicy
 from failover.protocol.settings import RouterConfig
+from failover.protocol.tracking import CheckStatus, assess
 
 # asyncio may run a timer callback up to its clock resolution early; a deadline that
 # is this close counts as reached, so the caller never has to re-arm for a sliver.
@@ -23,22 +26,26 @@ TIMER_SLACK = 0.001
 
 
 class State(StrEnum):
-    """RFC 3768 6.4: the three states."""
+    """RFC 3768 6.4: the three states; FAULT is keepalived's (not the RFC's)."""
 
     INITIALIZE = "INITIALIZE"
     BACKUP = "BACKUP"
     MASTER = "MASTER"
+    FAULT = "FAULT"  # a weight-0 tracked item fails, or the link is down: no VIPs, silent
 
 
 # Every allowed state change, checked on each one (`IllegalTransition` is a bug).
 # RFC 3768 6.4.1: Initialize -> Master (owner) or Backup on Startup; 6.4.2: Backup ->
 # Master (Master_Down_Timer) or Initialize (Shutdown); 6.4.3: Master -> Backup (a
-# higher priority or a lost tie) or Initialize (Shutdown). Link down is treated as a
-# Shutdown; a later Startup (link up) is the RFC's own.
+# higher priority or a lost tie) or Initialize (Shutdown). Not the RFC's: any running
+# state -> Fault when a fault appears (Startup finds one: Initialize -> Fault); Fault ->
+# Backup, or Master for the owner, when the last fault clears (the 6.4.1 Startup again);
+# Fault -> Initialize on Shutdown.
 TRANSITIONS: dict[State, frozenset[State]] = {
-    State.INITIALIZE: frozenset({State.BACKUP, State.MASTER}),
-    State.BACKUP: frozenset({State.MASTER, State.INITIALIZE}),
-    State.MASTER: frozenset({State.BACKUP, State.INITIALIZE}),
+    State.INITIALIZE: frozenset({State.BACKUP, State.MASTER, State.FAULT}),
+    State.BACKUP: frozenset({State.MASTER, State.INITIALIZE, State.FAULT}),
+    State.MASTER: frozenset({State.BACKUP, State.INITIALIZE, State.FAULT}),
+    State.FAULT: frozenset({State.BACKUP, State.MASTER, State.INITIALIZE}),
 }
 
 
@@ -103,15 +110,25 @@ class VirtualRouter:
         self.master_priority: int | None = None
         self._deadline: float | None = None
         self._lower_since: float | None = None  # preempt_delay: first lower-priority advert
+        self._statuses: dict[str, CheckStatus] = {}  # the checks' latest (see `track`)
+        self._link_up = True
+        self.assessment = assess(config.priority, config.track, self._statuses)
+        self.faults: tuple[str, ...] = ()  # what holds it in FAULT (or would, once started)
+        self._reassess()
 
     # -- derived values -------------------------------------------------------------
     @property
+    def priority(self) -> int:
+        """The effective priority (tracking.py): configured + tracked items' weights."""
+        return self.assessment.priority
+
+    @property
     def skew_time(self) -> float:
-        return skew_time(self.config.priority)
+        return skew_time(self.priority)
 
     @property
     def master_down_interval(self) -> float:
-        return master_down_interval(self.config.priority, self.config.advert_interval)
+        return master_down_interval(self.priority, self.config.advert_interval)
 
     def receive_policy(self) -> ReceivePolicy:
         """What RFC 3768 7.1 checks against for this router (cached as `policy`)."""
@@ -129,7 +146,7 @@ class VirtualRouter:
         c = self.config
         return Advertisement(
             vrid=c.vrid,
-            priority=c.priority if priority is None else priority,
+            priority=self.priority if priority is None else priority,
             addresses=tuple(a.ip for a in c.addresses),
             advert_interval=c.advert_interval,
             auth_type=c.auth_type,
@@ -145,6 +162,8 @@ class VirtualRouter:
         """RFC 3768 6.4.1: the Startup event in Initialize."""
         if self.state is not State.INITIALIZE:
             return []
+        if self.faults:
+            return self._enter(State.FAULT, now, f"{reason}: {self._fault_text()}", None)
         if self.config.priority == 255:
             # 6.4.1: the address owner sends an advert, broadcasts a gratuitous ARP,
             # arms the Adver_Timer and becomes Master.
@@ -152,23 +171,36 @@ class VirtualRouter:
         # 6.4.1: else Master_Down_Timer = Master_Down_Interval, go Backup.
         return self._become_backup(now, reason)
 
-    def link_down(self, now: float) -> list[Action]:
-        """The interface lost its link: nothing can be heard or sent, so give up.
+    def track(
+        self,
+        now: float,
+        statuses: dict[str, CheckStatus] | None = None,
+        link_up: bool | None = None,
+    ) -> list[Action]:
+        """Tracked items' statuses (by check name) or the link changed (tracking.py).
 
-        Not an RFC 3768 event (keepalived calls the result FAULT): a router cut off its
-        LAN stops claiming the addresses, and on `link_up` starts again as a backup, so
-        preemption rules decide whether it takes the group back.
+        FAULT while a weight-0 item fails or the link is down: a master sends priority 0
+        and gives its addresses up (as at Shutdown, 6.4.3), so a backup takes over after
+        Skew_Time; FAULT sends nothing. When the last fault clears: the 6.4.1 Startup. A
+        master whose effective priority changes advertises it at once (6.4.3).
         """
-        if self.state is State.MASTER:
-            actions: list[Action] = [RemoveAddresses(self.config.addresses)]
-            return actions + self._enter(State.INITIALIZE, now, "link down", None)
-        if self.state is State.BACKUP:
-            return self._enter(State.INITIALIZE, now, "link down", None)
+        if statuses is not None:
+            self._statuses = dict(statuses)
+        if link_up is not None:
+            self._link_up = link_up
+        old_priority, old_faults = self.priority, self.faults
+        self._reassess()
+        if self.state is State.INITIALIZE:
+            return []  # `start` decides
+        if self.faults and self.state is not State.FAULT:
+            return self._enter_fault(now)
+        if not self.faults and self.state is State.FAULT:
+            return self._restart(now, f"fault cleared ({', '.join(old_faults)})")
+        if self.state is State.MASTER and self.priority != old_priority:
+            self.master_priority = self.priority
+            self._deadline = now + self.config.advert_interval
+            return [SendAdvert(self.priority)]
         return []
-
-    def link_up(self, now: float) -> list[Action]:
-        """The interface has its link back: the Startup event (RFC 3768 6.4.1)."""
-        return self.start(now, reason="link up")
 
     def stop(self, now: float, reason: str = "shutdown") -> list[Action]:
         """RFC 3768 6.4.2/6.4.3: the Shutdown event (also when a reload removes the router)."""
@@ -180,7 +212,7 @@ class VirtualRouter:
                 RemoveAddresses(self.config.addresses),
             ]
             return actions + self._enter(State.INITIALIZE, now, reason, None)
-        if self.state is State.BACKUP:
+        if self.state in (State.BACKUP, State.FAULT):
             # 6.4.2: cancel the Master_Down_Timer, transition to Initialize.
             return self._enter(State.INITIALIZE, now, reason, None)
         return []
@@ -202,13 +234,23 @@ class VirtualRouter:
                 f"got {config.interface} vrid={config.vrid}"
             )
         old_advert = self.advertisement()
+        old_priority = self.priority
         self.config = config
         self.policy = self.receive_policy()
+        self._reassess()  # new priority or tracked items: new effective priority and faults
+        if self.state is State.FAULT and not self.faults:
+            return self._restart(now, "reconfigured without its fault")
+        if self.faults and self.state is State.MASTER:
+            # As `_enter_fault`, giving up the addresses it held (the old config's).
+            actions: list[Action] = [SendAdvert(0), RemoveAddresses(old.addresses)]
+            return actions + self._enter(State.FAULT, now, self._fault_text(), None)
+        if self.faults and self.state is State.BACKUP:
+            return self._enter_fault(now)
         if self.state is State.MASTER:
             return self._reconfigure_master(old, old_advert, now)
         if self.state is State.BACKUP:
-            return self._reconfigure_backup(old, now)
-        return []  # Initialize: the new config is used at the next Startup (6.4.1).
+            return self._reconfigure_backup(old_priority, old, now)
+        return []  # Initialize/Fault: the new config is used at the next Startup (6.4.1).
 
     def receive(self, advert: Advertisement, source: IPv4Address, now: float) -> list[Action]:
         """An advertisement that passed `receive.validate` (RFC 3768 7.1)."""
@@ -228,7 +270,7 @@ class VirtualRouter:
             self._deadline += self.config.advert_interval
             if self._deadline <= now:
                 self._deadline = now + self.config.advert_interval
-            return [SendAdvert(self.config.priority)]
+            return [SendAdvert(self.priority)]
         if self.state is State.BACKUP:
             # 6.4.2: Master_Down_Timer fires: advert, gratuitous ARP, go Master.
             return self._become_master(now, "master down timer expired")
@@ -244,7 +286,7 @@ class VirtualRouter:
             self.master_ip = None
             self.master_priority = None
             return []
-        lower = advert.priority < self.config.priority
+        lower = advert.priority < self.priority
         if lower and self.config.preempt_mode and not self._preempt_delayed(now):
             # 6.4.2: preempt on and a lower priority: discard; Master_Down expires.
             return []
@@ -264,12 +306,14 @@ class VirtualRouter:
             self._lower_since = now
         return now - self._lower_since < self.config.preempt_delay
 
-    def _reconfigure_backup(self, old: RouterConfig, now: float) -> list[Action]:
+    def _reconfigure_backup(
+        self, old_priority: int, old: RouterConfig, now: float
+    ) -> list[Action]:
         c = self.config
         if c.priority == 255:
             # 6.4.1: the address owner advertises, sends gratuitous ARPs and is Master.
             return self._become_master(now, "reconfigured as address owner (priority 255)")
-        if (c.priority, c.advert_interval) != (old.priority, old.advert_interval):
+        if (self.priority, c.advert_interval) != (old_priority, old.advert_interval):
             # 6.4.2: Master_Down_Timer = Master_Down_Interval (6.1: from the new priority's
             # Skew_Time and the new Advertisement_Interval), counted from now.
             self._deadline = now + self.master_down_interval
@@ -283,13 +327,13 @@ class VirtualRouter:
     ) -> list[Action]:
         c = self.config
         actions: list[Action] = []
-        self.master_priority = c.priority
+        self.master_priority = self.priority
         if self.advertisement() != old_advert:
             # 6.4.3: the adverts carry the new Priority, Adver Int, addresses and auth;
             # send one at once so backups apply 6.4.2 to the new values, and reset the
             # Adver_Timer to the new Advertisement_Interval. A new priority below a
             # backup's lets that backup preempt (6.4.2); 255 stays the owner.
-            actions.append(SendAdvert(c.priority))
+            actions.append(SendAdvert(self.priority))
             self._deadline = now + c.advert_interval
         dropped = tuple(a for a in old.addresses if a not in c.addresses)
         added = tuple(a for a in c.addresses if a not in old.addresses)
@@ -307,9 +351,9 @@ class VirtualRouter:
         if advert.priority == 0:
             # 6.4.3: another router left: send an advert at once, reset Adver_Timer.
             self._deadline = now + self.config.advert_interval
-            return [SendAdvert(self.config.priority)]
-        higher = advert.priority > self.config.priority
-        tie_lost = advert.priority == self.config.priority and source > self.primary_ip
+            return [SendAdvert(self.priority)]
+        higher = advert.priority > self.priority
+        tie_lost = advert.priority == self.priority and source > self.primary_ip
         if higher or tie_lost:
             # 6.4.3: cancel Adver_Timer, Master_Down_Timer = Master_Down_Interval, Backup.
             why = "higher priority" if higher else "equal priority, greater primary IP"
@@ -326,13 +370,35 @@ class VirtualRouter:
     def _become_master(self, now: float, reason: str) -> list[Action]:
         actions = self._enter(State.MASTER, now, reason, now + self.config.advert_interval)
         self.master_ip = self.primary_ip
-        self.master_priority = self.config.priority
+        self.master_priority = self.priority
         return [
             *actions,
-            SendAdvert(self.config.priority),
+            SendAdvert(self.priority),
             AddAddresses(self.config.addresses),
             SendGratuitousArp(tuple(a.ip for a in self.config.addresses)),
         ]
+
+    def _reassess(self) -> None:
+        """Effective priority and faults from the config, the statuses and the link."""
+        self.assessment = assess(self.config.priority, self.config.track, self._statuses)
+        link = () if self._link_up else (f"interface {self.config.interface} down",)
+        self.faults = link + self.assessment.faults
+
+    def _fault_text(self) -> str:
+        return "fault: " + ", ".join(self.faults)
+
+    def _enter_fault(self, now: float) -> list[Action]:
+        """Leave Master or Backup for Fault (a master hands over as at 6.4.3 Shutdown)."""
+        actions: list[Action] = []
+        if self.state is State.MASTER:
+            actions = [SendAdvert(0), RemoveAddresses(self.config.addresses)]
+        return actions + self._enter(State.FAULT, now, self._fault_text(), None)
+
+    def _restart(self, now: float, reason: str) -> list[Action]:
+        """Out of Fault: the 6.4.1 Startup (the owner is Master at once, others Backup)."""
+        if self.config.priority == 255:
+            return self._become_master(now, f"{reason}; address owner (priority 255)")
+        return self._become_backup(now, reason)
 
     def _become_backup(self, now: float, reason: str) -> list[Action]:
         return self._enter(State.BACKUP, now, reason, now + self.master_down_interval)

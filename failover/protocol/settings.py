@@ -13,6 +13,14 @@ from failover.protocol.packet import AuthType
 
 
 @dataclass(frozen=True, slots=True)
+class Track:
+    """A router's use of a check: `weight` -254..254, 0 = failure is FAULT (tracking.py)."""
+
+    check: str
+    weight: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class RouterConfig:
     """One virtual router: identity (interface, VRID), addresses and RFC 3768 parameters."""
 
@@ -26,6 +34,7 @@ class RouterConfig:
     preempt_delay: float = 0.0  # seconds a backup tolerates a lower-priority master
     auth_type: int = AuthType.NONE  # 5.3.6
     auth_password: bytes = b""  # 5.3.10, at most 8 bytes
+    track: tuple[Track, ...] = ()  # checks weighed into the effective priority
 
     @property
     def key(self) -> tuple[str, int]:

@@ -28,7 +28,7 @@ TIMEOUT = 30
 A = DEFAULT_VIP  # 192.0.2.254/24
 B = IPv4Interface("192.0.2.253/24")
 C = IPv4Interface("192.0.2.252/24")
-STATE_CHANGE = re.compile(r" (INITIALIZE|BACKUP|MASTER) -> (INITIALIZE|BACKUP|MASTER) ")
+STATE_CHANGE = re.compile(r" (INITIALIZE|BACKUP|MASTER|FAULT) -> (INITIALIZE|BACKUP|MASTER|FAULT) ")
 
 
 def rewrite(node: Node, *routers: dict[str, Any]) -> None:

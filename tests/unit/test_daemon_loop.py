@@ -94,17 +94,19 @@ def test_master_sends_adverts_adds_vips_and_garps_then_shuts_down(tmp_path: Path
     asyncio.run(main())
 
 
-def test_link_down_gives_up_and_link_up_starts_again(tmp_path: Path) -> None:
+def test_link_down_is_fault_and_link_up_starts_again(tmp_path: Path) -> None:
     async def main() -> None:
         async with Harness(tmp_path, ROUTERS) as h:
             r1, r2 = h.router(51), h.router(52)
             h.master(52)
             h.kernel.links.queue.put_nowait(LinkEvent(index=2, running=False))
             await until(lambda: not r1.iface.running)
-            assert r1.core.state is r2.core.state is State.INITIALIZE
+            assert r1.core.state is r2.core.state is State.FAULT
+            assert r1.core.faults == ("interface eth0 down",)
             assert r1.timer is None and r2.timer is None  # nothing to time without a link
             assert await h.changes() == [("add", A), ("remove", A)]
             assert len(h.kernel.socks["eth0"].sent) == 1  # no priority-0 advert on a dead link
+            assert h.d.status({})["routers"][0]["faults"] == ["interface eth0 down"]
 
             h.kernel.links.queue.put_nowait(LinkEvent(index=2, running=True))
             await until(lambda: r1.iface.running)

@@ -30,7 +30,7 @@ from .builders import router_config
 from .fakelan import FakeLan
 
 IP = IPv4Address
-INIT, BACKUP, MASTER = State.INITIALIZE, State.BACKUP, State.MASTER
+INIT, BACKUP, MASTER, FAULT = State.INITIALIZE, State.BACKUP, State.MASTER, State.FAULT
 
 
 def at(t: float) -> object:
@@ -210,12 +210,16 @@ def test_stop_while_backup_only_leaves() -> None:
     assert r.next_deadline() is None
 
 
-def test_link_down_while_backup_leaves_and_link_up_starts_again() -> None:
+def test_link_down_while_backup_is_fault_and_link_up_starts_again() -> None:
     r = vr(100)
     r.start(0.0)
-    assert r.link_down(1.0) == [StateChanged(BACKUP, INIT, "link down")]
+    assert r.track(1.0, link_up=False) == [
+        StateChanged(BACKUP, FAULT, "fault: interface eth0 down")
+    ]
     assert r.next_deadline() is None
-    assert r.link_up(5.0) == [StateChanged(INIT, BACKUP, "link up")]
+    assert r.track(5.0, link_up=True) == [
+        StateChanged(FAULT, BACKUP, "fault cleared (interface eth0 down)")
+    ]
     assert r.next_deadline() == 5.0 + 3.609375
 
 
@@ -300,21 +304,37 @@ def test_stop_while_master_sends_priority_zero_then_removes_addresses() -> None:
     assert r.expire(13.0) == []
 
 
-def test_link_down_while_master_gives_addresses_up_without_an_advert() -> None:
+def test_link_down_while_master_is_fault_with_a_priority_zero_advert() -> None:
+    # The daemon does not put it on a wire without carrier; a FAULT from a failing
+    # check sends it, so a backup takes over after Skew_Time.
     r = master_at(vr(100), 10.0)
-    assert r.link_down(12.5) == [
+    assert r.track(12.5, link_up=False) == [
+        SendAdvert(0),
         RemoveAddresses(r.config.addresses),
-        StateChanged(MASTER, INIT, "link down"),
+        StateChanged(MASTER, FAULT, "fault: interface eth0 down"),
     ]
     assert r.next_deadline() is None
+    assert r.expire(20.0) == []
 
 
 def test_owner_link_up_is_master_at_once() -> None:
     r = vr(255)
     r.start(0.0)
-    r.link_down(1.0)
-    assert kinds(r.link_up(2.0)) == [StateChanged, SendAdvert, AddAddresses, SendGratuitousArp]
+    r.track(1.0, link_up=False)
+    assert kinds(r.track(2.0, link_up=True)) == [
+        StateChanged,
+        SendAdvert,
+        AddAddresses,
+        SendGratuitousArp,
+    ]
     assert r.next_deadline() == 3.0
+
+
+def test_start_with_the_link_down_is_fault() -> None:
+    r = vr(100)
+    r.track(0.0, link_up=False)
+    assert r.start(1.0) == [StateChanged(INIT, FAULT, "startup: fault: interface eth0 down")]
+    assert r.stop(2.0) == [StateChanged(FAULT, INIT, "shutdown")]
 
 
 def test_restart_after_stop() -> None:

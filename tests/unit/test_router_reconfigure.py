@@ -227,9 +227,9 @@ def test_initialize_takes_the_config_for_the_next_startup() -> None:
 
 def test_link_down_router_takes_the_config_for_link_up() -> None:
     r = master(cfg(100))
-    r.link_down(11.0)
+    r.track(11.0, link_up=False)
     assert r.reconfigure(cfg(120, advert_interval=2), 12.0) == []
-    r.link_up(13.0)
+    r.track(13.0, link_up=True)
     assert r.state is BACKUP and r.next_deadline() == 13.0 + master_down_interval(120, 2)
 
 

@@ -22,10 +22,25 @@ from failover.protocol.router import (
     StateChanged,
     VirtualRouter,
 )
+from failover.protocol.settings import Track
+from failover.protocol.tracking import CheckStatus
 
 from .builders import router_config
 
-INPUTS = ("start", "stop", "expire", "link_down", "link_up", "advert", "reconfigure")
+# A weight-0 check (FAULT while failing) and a weighted one on the same check name.
+TRACK = (Track("svc", 0), Track("svc", -50))
+
+INPUTS = (
+    "start",
+    "stop",
+    "expire",
+    "link_down",
+    "link_up",
+    "check_fails",
+    "check_passes",
+    "advert",
+    "reconfigure",
+)
 
 
 def test_every_state_has_a_row_and_no_state_goes_to_itself() -> None:
@@ -62,13 +77,17 @@ def feed(
         case "expire":
             return router.expire(router.next_deadline() or now)
         case "link_down":
-            return router.link_down(now)
+            return router.track(now, link_up=False)
         case "link_up":
-            return router.link_up(now)
+            return router.track(now, link_up=True)
+        case "check_fails":
+            return router.track(now, {"svc": CheckStatus(False)})
+        case "check_passes":
+            return router.track(now, {"svc": CheckStatus(True)})
         case "advert":
             return router.receive(advert, source, now)
         case _:
-            return router.reconfigure(router_config(priority=new_priority), now)
+            return router.reconfigure(router_config(priority=new_priority, track=TRACK), now)
 
 
 @settings(max_examples=300, deadline=None)
@@ -88,7 +107,7 @@ def feed(
 def test_any_input_sequence_only_takes_allowed_transitions(
     owner: bool, steps: list[tuple[str, float, int, bool, int]]
 ) -> None:
-    config = router_config(priority=255 if owner else 100)
+    config = router_config(priority=255 if owner else 100, track=TRACK)
     router = VirtualRouter(config, IPv4Address("192.0.2.10"))
     now = 0.0
     for name, dt, priority, greater, new_priority in steps:

@@ -77,6 +77,11 @@ def _ip(address):
     return str(address).split("/", 1)[0]
 
 
+def _priority(router):
+    """The priority a router runs with (effective, from tracking), else the configured."""
+    return router.get("effective_priority") or router.get("priority") or 0
+
+
 def _names(seen):
     """`VR_1`, or every name the hosts use for one virtual router (`VR_1/gw`)."""
     return "/".join(dict.fromkeys(str(r.get("name")) for r in seen.values()))
@@ -131,11 +136,11 @@ def vrrp_convergence(fleet, preferred=False):
             if s == "BACKUP" and master_ip and seen[h].get("master_ip") != master_ip
         )
         if preferred:
-            best = max(seen, key=lambda h: seen[h].get("priority") or 0)
-            if best != master and (seen[best].get("priority") or 0) > (m.get("priority") or 0):
+            best = max(seen, key=lambda h: _priority(seen[h]))
+            if best != master and _priority(seen[best]) > _priority(m):
                 problems.append(
-                    f"{name}: master is {master} (priority {m.get('priority')}), but "
-                    f"{best} has priority {seen[best].get('priority')} (preemption pending?)"
+                    f"{name}: master is {master} (priority {_priority(m)}), but "
+                    f"{best} has priority {_priority(seen[best])} (preemption pending?)"
                 )
         for vip in m.get("addresses") or []:
             ip = _ip(vip)

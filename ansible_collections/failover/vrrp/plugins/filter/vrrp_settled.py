@@ -80,6 +80,11 @@ def _ip(address):
     return str(address).split("/", 1)[0]
 
 
+def _priority(router):
+    """The priority a router runs with (effective, from tracking), else the configured."""
+    return router.get("effective_priority") or router.get("priority") or 0
+
+
 def _chosen_masters(fleet):
     """(interface, vrid) -> primary address of the router RFC 3768 6.4.3 makes master."""
     best = {}
@@ -87,8 +92,10 @@ def _chosen_masters(fleet):
         if not isinstance(info, Mapping) or not info.get("running"):
             continue
         for r in info.get("routers") or []:
+            if r.get("state") == "FAULT":
+                continue  # it cannot be master until its fault clears
             ip = _ip(r.get("primary_ip"))
-            rank = (r.get("priority") or 0, ipaddress.ip_address(ip))
+            rank = (_priority(r), ipaddress.ip_address(ip))
             key = (r.get("interface"), r.get("vrid"))
             if key not in best or rank > best[key][0]:
                 best[key] = (rank, ip)
@@ -124,9 +131,9 @@ def vrrp_settled(info, fleet_ips, preferred=False, fleet=None):
                 problems.append(
                     f"{name}: BACKUP sees no master of the fleet ({r.get('master_ip')})"
                 )
-            elif preferred and (r.get("master_priority") or 0) < (r.get("priority") or 0):
+            elif preferred and (r.get("master_priority") or 0) < _priority(r):
                 problems.append(
-                    f"{name}: BACKUP with priority {r.get('priority')} under a master with "
+                    f"{name}: BACKUP with priority {_priority(r)} under a master with "
                     f"{r.get('master_priority')} (preemption pending)"
                 )
         else:

@@ -20,7 +20,7 @@ DEFAULT_CONTROL_SOCKET = "/run/failover/failover.sock"
 CLIENT_TIMEOUT = 5.0
 STATUS = "status"  # the commands
 RELOAD = "reload"
-STATES = ("INITIALIZE", "BACKUP", "MASTER")  # RouterStatus.state
+STATES = ("INITIALIZE", "BACKUP", "MASTER", "FAULT")  # RouterStatus.state
 # The keys of a RouterStatus the collection reads (vrrp_info and the filters).
 ROUTER_STATUS_KEYS = (
     "name",
@@ -28,6 +28,8 @@ ROUTER_STATUS_KEYS = (
     "interface",
     "state",
     "priority",
+    "effective_priority",
+    "faults",
     "master_ip",
     "master_priority",
     "since",

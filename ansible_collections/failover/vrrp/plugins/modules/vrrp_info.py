@@ -96,13 +96,26 @@ routers:
       type: str
       sample: eth0
     state:
-      description: RFC 3768 state, V(INITIALIZE), V(BACKUP) or V(MASTER).
+      description:
+        - RFC 3768 state, V(INITIALIZE), V(BACKUP) or V(MASTER); or V(FAULT) (not the
+          RFC's) while its link is down or a weight-0 tracked item fails.
       type: str
       sample: MASTER
     priority:
-      description: Priority of this router.
+      description: Configured priority of this router.
       type: int
       sample: 200
+    effective_priority:
+      description:
+        - The priority it runs with, the configured one plus the weights of its tracked
+          items, 1 to 254 (255 for an address owner).
+      type: int
+      sample: 200
+    faults:
+      description: What holds it in FAULT (empty otherwise).
+      type: list
+      elements: str
+      sample: []
     master_ip:
       description: Primary address of the master this router sees (its own when master), or V(null).
       type: str

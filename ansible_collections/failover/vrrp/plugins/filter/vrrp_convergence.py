@@ -72,14 +72,10 @@ from collections.abc import Mapping
 
 from ansible.errors import AnsibleFilterError
 
-
-def _ip(address):
-    return str(address).split("/", 1)[0]
-
-
-def _priority(router):
-    """The priority a router runs with (effective, from tracking), else the configured."""
-    return router.get("effective_priority") or router.get("priority") or 0
+from ansible_collections.failover.vrrp.plugins.module_utils.failover import (
+    address_of,
+    running_priority,
+)
 
 
 def _names(seen):
@@ -101,7 +97,7 @@ def vrrp_convergence(fleet, preferred=False):
     local = {}
     for host in hosts:
         info = fleet[host] or {}
-        local[host] = {_ip(a) for a in info.get("local_addresses") or []}
+        local[host] = {address_of(a) for a in info.get("local_addresses") or []}
         if not info.get("running"):
             why = info.get("msg") or "the daemon does not answer on its control socket"
             problems.append(f"{host}: not running ({why})")
@@ -136,14 +132,14 @@ def vrrp_convergence(fleet, preferred=False):
             if s == "BACKUP" and master_ip and seen[h].get("master_ip") != master_ip
         )
         if preferred:
-            best = max(seen, key=lambda h: _priority(seen[h]))
-            if best != master and _priority(seen[best]) > _priority(m):
+            best = max(seen, key=lambda h: running_priority(seen[h]))
+            if best != master and running_priority(seen[best]) > running_priority(m):
                 problems.append(
-                    f"{name}: master is {master} (priority {_priority(m)}), but "
-                    f"{best} has priority {_priority(seen[best])} (preemption pending?)"
+                    f"{name}: master is {master} (priority {running_priority(m)}), but "
+                    f"{best} has priority {running_priority(seen[best])} (preemption pending?)"
                 )
         for vip in m.get("addresses") or []:
-            ip = _ip(vip)
+            ip = address_of(vip)
             if ip not in local.get(master, set()):
                 problems.append(f"{name}: VIP {ip} is not on the master {master}")
             others = [h for h in hosts if h != master and ip in local.get(h, set())]
@@ -162,7 +158,7 @@ def _table(hosts, routers, local):
     header = ["router", "interface", "vrid", *hosts]
     rows = [header]
     for (interface, vrid), seen in routers.items():
-        vips = {_ip(a) for r in seen.values() for a in (r.get("addresses") or [])}
+        vips = {address_of(a) for r in seen.values() for a in (r.get("addresses") or [])}
         row = [_names(seen), str(interface), str(vrid)]
         for h in hosts:
             r = seen.get(h)

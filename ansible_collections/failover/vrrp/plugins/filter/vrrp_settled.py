@@ -75,14 +75,10 @@ from collections.abc import Mapping
 
 from ansible.errors import AnsibleFilterError
 
-
-def _ip(address):
-    return str(address).split("/", 1)[0]
-
-
-def _priority(router):
-    """The priority a router runs with (effective, from tracking), else the configured."""
-    return router.get("effective_priority") or router.get("priority") or 0
+from ansible_collections.failover.vrrp.plugins.module_utils.failover import (
+    address_of,
+    running_priority,
+)
 
 
 def _chosen_masters(fleet):
@@ -94,8 +90,8 @@ def _chosen_masters(fleet):
         for r in info.get("routers") or []:
             if r.get("state") == "FAULT":
                 continue  # it cannot be master until its fault clears
-            ip = _ip(r.get("primary_ip"))
-            rank = (_priority(r), ipaddress.ip_address(ip))
+            ip = address_of(r.get("primary_ip"))
+            rank = (running_priority(r), ipaddress.ip_address(ip))
             key = (r.get("interface"), r.get("vrid"))
             if key not in best or rank > best[key][0]:
                 best[key] = (rank, ip)
@@ -108,17 +104,17 @@ def vrrp_settled(info, fleet_ips, preferred=False, fleet=None):
     if not info.get("running"):
         return [f"not running ({info.get('msg') or 'no answer on the control socket'})"]
     chosen = _chosen_masters(fleet) if preferred else {}
-    fleet_set = {_ip(a) for a in fleet_ips or []}
-    local = {_ip(a) for a in info.get("local_addresses") or []}
+    fleet_set = {address_of(a) for a in fleet_ips or []}
+    local = {address_of(a) for a in info.get("local_addresses") or []}
     problems = []
     for r in info.get("routers") or []:
         name = f"{r.get('name')} ({r.get('interface')}, VRID {r.get('vrid')})"
         state = r.get("state")
-        vips = [_ip(a) for a in r.get("addresses") or []]
+        vips = [address_of(a) for a in r.get("addresses") or []]
         should = chosen.get((r.get("interface"), r.get("vrid")))
         if state == "MASTER":
             problems.extend(f"{name}: MASTER without VIP {v}" for v in vips if v not in local)
-            if should and _ip(r.get("primary_ip")) != should:
+            if should and address_of(r.get("primary_ip")) != should:
                 problems.append(f"{name}: MASTER, but {should} has the higher priority")
         elif state == "BACKUP":
             problems.extend(f"{name}: BACKUP still holds VIP {v}" for v in vips if v in local)
@@ -131,9 +127,9 @@ def vrrp_settled(info, fleet_ips, preferred=False, fleet=None):
                 problems.append(
                     f"{name}: BACKUP sees no master of the fleet ({r.get('master_ip')})"
                 )
-            elif preferred and (r.get("master_priority") or 0) < _priority(r):
+            elif preferred and (r.get("master_priority") or 0) < running_priority(r):
                 problems.append(
-                    f"{name}: BACKUP with priority {_priority(r)} under a master with "
+                    f"{name}: BACKUP with priority {running_priority(r)} under a master with "
                     f"{r.get('master_priority')} (preemption pending)"
                 )
         else:

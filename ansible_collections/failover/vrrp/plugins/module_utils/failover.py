@@ -40,6 +40,17 @@ ROUTER_STATUS_KEYS = (
     "drops",
 )
 
+
+def address_of(address):
+    """`a.b.c.d` of `a.b.c.d/len` (or of a bare address)."""
+    return str(address).split("/", 1)[0]
+
+
+def running_priority(router):
+    """A RouterStatus's priority as it runs: effective (tracking), else the configured."""
+    return router.get("effective_priority") or router.get("priority") or 0
+
+
 REDACTED = "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
 
 # module option -> daemon JSON key, in the order the daemon's documentation lists them

@@ -13,7 +13,6 @@ words, all errors are reported at once, and an invalid file yields no `Config` a
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from ipaddress import AddressValueError, IPv4Address, IPv4Interface, NetmaskValueError
@@ -24,11 +23,19 @@ import voluptuous as vol
 
 from failover.protocol.packet import MAX_ADDRESSES, AuthType
 from failover.protocol.settings import RouterConfig
+from failover.validators import (
+    boolean,
+    errors_of,
+    integer,
+    interface_name,
+    number,
+    place,
+    string,
+)
 
 DEFAULT_CONFIG_PATH = Path("/etc/failover/vrrp-config.json")
 DEFAULT_CONTROL_SOCKET = "/run/failover/failover.sock"
 AUTH_PASSWORD_MAX = 8  # RFC 3768 5.3.10: 8 octets of Authentication Data
-IFNAME_RE = re.compile(r"^[^\s/:]{1,15}$")  # IFNAMSIZ - 1, no slash/colon/space
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,49 +63,6 @@ class ConfigError(Exception):
 
 
 # -- value validators (each raises vol.Invalid with a user-facing message) -------------
-
-
-def _integer(lo: int, hi: int) -> Callable[[Any], int]:
-    def check(value: Any) -> int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise vol.Invalid(f"must be a whole number (got {json.dumps(value)})")
-        if value < lo:
-            raise vol.Invalid(f"must be at least {lo} (got {value})")
-        if value > hi:
-            raise vol.Invalid(f"must be at most {hi} (got {value})")
-        return value
-
-    return check
-
-
-def _number(lo: float, hi: float) -> Callable[[Any], float]:
-    def check(value: Any) -> float:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise vol.Invalid(f"must be a number (got {json.dumps(value)})")
-        if not lo <= value <= hi:
-            raise vol.Invalid(f"must be between {lo:g} and {hi:g} (got {value})")
-        return float(value)
-
-    return check
-
-
-def _boolean(value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise vol.Invalid(f"must be true or false (got {json.dumps(value)})")
-    return value
-
-
-def _string(value: Any) -> str:
-    if not isinstance(value, str) or not value:
-        raise vol.Invalid(f"must be a non-empty string (got {json.dumps(value)})")
-    return value
-
-
-def _interface_name(value: Any) -> str:
-    name = _string(value)
-    if not IFNAME_RE.match(name):
-        raise vol.Invalid(f"is not a valid interface name (got {json.dumps(value)})")
-    return name
 
 
 def _vip(value: Any) -> IPv4Interface:
@@ -175,14 +139,14 @@ def _version(value: Any) -> int:
 
 ROUTER_SCHEMA = vol.Schema(
     {
-        vol.Optional("name"): _string,
-        vol.Required("vrid"): _integer(1, 255),
-        vol.Required("interface_name"): _interface_name,
+        vol.Optional("name"): string,
+        vol.Required("vrid"): integer(1, 255),
+        vol.Required("interface_name"): interface_name,
         vol.Required("ip_addresses"): _vip_list,
-        vol.Optional("priority", default=100): _integer(1, 255),
-        vol.Optional("advert_interval", default=1): _integer(1, 255),
-        vol.Optional("preempt_mode", default=True): _boolean,
-        vol.Optional("preempt_delay", default=0): _number(0, 3600),
+        vol.Optional("priority", default=100): integer(1, 255),
+        vol.Optional("advert_interval", default=1): integer(1, 255),
+        vol.Optional("preempt_mode", default=True): boolean,
+        vol.Optional("preempt_delay", default=0): number(0, 3600),
         vol.Optional("auth_type", default="none"): _auth_type,
         vol.Optional("auth_password"): _password,
         vol.Optional("version", default=2): _version,
@@ -192,37 +156,10 @@ ROUTER_SCHEMA = vol.Schema(
 ROUTER_KEYS = frozenset(str(k) for k in ROUTER_SCHEMA.schema)
 
 SETTINGS_SCHEMA = {
-    vol.Optional("control_socket", default=DEFAULT_CONTROL_SOCKET): _string,
-    vol.Optional("garp_repeat", default=3): _integer(1, 100),
-    vol.Optional("garp_delay", default=0.2): _number(0, 60),
+    vol.Optional("control_socket", default=DEFAULT_CONTROL_SOCKET): string,
+    vol.Optional("garp_repeat", default=3): integer(1, 100),
+    vol.Optional("garp_delay", default=0.2): number(0, 60),
 }
-
-
-# -- error wording ---------------------------------------------------------------------
-
-
-def _place(prefix: str, path: list[Any]) -> str:
-    out = prefix
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(top level)"
-
-
-def _describe(prefix: str, err: vol.Invalid) -> str:
-    msg = err.msg
-    if msg == "required key not provided":
-        msg = "is required"
-    elif msg == "extra keys not allowed":
-        msg = "is not a known key (see the README's config reference)"
-    elif msg.startswith("expected a dictionary"):
-        msg = "must be an object"
-    return f"{_place(prefix, list(err.path))}: {msg}"
-
-
-def _errors(prefix: str, err: vol.Invalid) -> list[str]:
-    if isinstance(err, vol.MultipleInvalid):
-        return [line for e in err.errors for line in _errors(prefix, e)]
-    return [_describe(prefix, err)]
 
 
 # -- parsing ---------------------------------------------------------------------------
@@ -245,7 +182,7 @@ def parse(data: Any) -> Config:
                 garp_delay=top["garp_delay"],
             )
         except vol.Invalid as err:
-            errors.extend(_errors("", err))
+            errors.extend(errors_of("", err))
         items = data["virtual_routers"]
         if not isinstance(items, list):
             raise ConfigError([*errors, "virtual_routers: must be a list of virtual routers"])
@@ -266,14 +203,14 @@ def parse(data: Any) -> Config:
         try:
             r = ROUTER_SCHEMA(item)
         except vol.Invalid as err:
-            errors.extend(sorted(_errors(prefix, err)))  # stable order for users
+            errors.extend(sorted(errors_of(prefix, err)))  # stable order for users
             continue
         if r["auth_type"] == AuthType.SIMPLE and "auth_password" not in r:
-            errors.append(f"{_place(prefix, ['auth_password'])}: is required with simple auth")
+            errors.append(f"{place(prefix, ['auth_password'])}: is required with simple auth")
             continue
         if r["auth_type"] == AuthType.NONE and "auth_password" in r:
             errors.append(
-                f'{_place(prefix, ["auth_password"])}: set auth_type to "simple" to use it'
+                f'{place(prefix, ["auth_password"])}: set auth_type to "simple" to use it'
             )
             continue
         routers.append(
@@ -317,13 +254,13 @@ def _cross_check(routers: list[tuple[str, RouterConfig]]) -> list[str]:
     for prefix, r in routers:
         if r.name in names:
             errors.append(
-                f"{_place(prefix, ['name'])}: {r.name!r} is already used by {names[r.name]}"
+                f"{place(prefix, ['name'])}: {r.name!r} is already used by {names[r.name]}"
             )
         names.setdefault(r.name, prefix or "(top level)")
         key = (r.interface, r.vrid)
         if key in slots:
             errors.append(
-                f"{_place(prefix, ['vrid'])}: vrid {r.vrid} on {r.interface} is already "
+                f"{place(prefix, ['vrid'])}: vrid {r.vrid} on {r.interface} is already "
                 f"used by {slots[key]}"
             )
         slots.setdefault(key, prefix or "(top level)")
@@ -339,7 +276,7 @@ def _warnings(routers: list[tuple[str, RouterConfig]]) -> list[str]:
             other = seen.setdefault((r.interface, a.ip), r.name)
             if other != r.name:
                 out.append(
-                    f"{_place(prefix, ['ip_addresses'])}: {a.ip} on {r.interface} is also "
+                    f"{place(prefix, ['ip_addresses'])}: {a.ip} on {r.interface} is also "
                     f"in {other}; it stays while either router is master"
                 )
     return out

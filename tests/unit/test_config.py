@@ -133,8 +133,8 @@ def test_version_2_accepted_and_3_refused() -> None:
         ("preempt_mode", "true", 'must be true or false (got "true")'),
         ("preempt_mode", 1, "must be true or false (got 1)"),
         ("preempt_mode", None, None),  # absent: fine
-        ("preempt_delay", -1, "must be between 0 and 3600 (got -1)"),
-        ("preempt_delay", 3601, "must be between 0 and 3600 (got 3601)"),
+        ("preempt_delay", -1, "must be at least 0 (got -1)"),
+        ("preempt_delay", 3601, "must be at most 3600 (got 3601)"),
         ("preempt_delay", True, "must be a number (got true)"),
         ("name", "", 'must be a non-empty string (got "")'),
         ("name", 7, "must be a non-empty string (got 7)"),
@@ -183,7 +183,7 @@ def test_unknown_top_level_setting() -> None:
 def test_settings_ranges() -> None:
     assert errors_of({"virtual_routers": [BASE], "garp_repeat": 0, "garp_delay": 61}) == [
         "garp_repeat: must be at least 1 (got 0)",
-        "garp_delay: must be between 0 and 60 (got 61)",
+        "garp_delay: must be at most 60 (got 61)",
     ]
 
 

@@ -1,0 +1,89 @@
+"""Value validators and error wording shared by the config loaders (voluptuous).
+
+Each validator raises `vol.Invalid` with a message for users ("must be at least 1 (got
+0)"); `errors_of` turns voluptuous' errors into lines that name their place
+(`virtual_routers[1].vrid: ...`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from typing import Any
+
+import voluptuous as vol
+
+IFNAME_RE = re.compile(r"^[^\s/:]{1,15}$")  # IFNAMSIZ - 1, no slash/colon/space
+
+
+def integer(lo: int, hi: int) -> Callable[[Any], int]:
+    def check(value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise vol.Invalid(f"must be a whole number (got {json.dumps(value)})")
+        if value < lo:
+            raise vol.Invalid(f"must be at least {lo} (got {value})")
+        if value > hi:
+            raise vol.Invalid(f"must be at most {hi} (got {value})")
+        return value
+
+    return check
+
+
+def number(lo: float, hi: float) -> Callable[[Any], float]:
+    def check(value: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise vol.Invalid(f"must be a number (got {json.dumps(value)})")
+        if value < lo:
+            raise vol.Invalid(f"must be at least {lo:g} (got {value})")
+        if value > hi:
+            raise vol.Invalid(f"must be at most {hi:g} (got {value})")
+        return float(value)
+
+    return check
+
+
+def boolean(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise vol.Invalid(f"must be true or false (got {json.dumps(value)})")
+    return value
+
+
+def string(value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise vol.Invalid(f"must be a non-empty string (got {json.dumps(value)})")
+    return value
+
+
+def interface_name(value: Any) -> str:
+    name = string(value)
+    if not IFNAME_RE.match(name):
+        raise vol.Invalid(f"is not a valid interface name (got {json.dumps(value)})")
+    return name
+
+
+# -- error wording ---------------------------------------------------------------------
+
+
+def place(prefix: str, path: list[Any]) -> str:
+    out = prefix
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def describe(prefix: str, err: vol.Invalid) -> str:
+    msg = err.msg
+    if msg == "required key not provided":
+        msg = "is required"
+    elif msg == "extra keys not allowed":
+        msg = "is not a known key (see the README's config reference)"
+    elif msg.startswith("expected a dictionary"):
+        msg = "must be an object"
+    return f"{place(prefix, list(err.path))}: {msg}"
+
+
+def errors_of(prefix: str, err: vol.Invalid) -> list[str]:
+    if isinstance(err, vol.MultipleInvalid):
+        return [line for e in err.errors for line in errors_of(prefix, e)]
+    return [describe(prefix, err)]

@@ -66,7 +66,7 @@ class Completed:
     def describe(self) -> str:
         """One phrase for logs and status: "exit 3", "timed out, killed by SIGKILL"."""
         if self.error is not None:
-            return f"cannot start {self.argv[0]}: {self.error}"
+            return f"cannot start: {self.error}"
         if self.exit_code is not None:
             ended = f"exit {self.exit_code}"
         elif self.signal is not None:

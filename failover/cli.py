@@ -28,7 +28,7 @@ from failover.config import (
     load,
 )
 from failover.daemon.errors import ExitCode
-from failover.protocol.settings import RouterConfig
+from failover.protocol.settings import CheckConfig, RouterConfig
 
 if TYPE_CHECKING:
     from failover.control import Json
@@ -46,11 +46,27 @@ def describe_router(r: RouterConfig) -> str:
     if r.preempt_mode and r.preempt_delay:
         preempt += f" (delay {r.preempt_delay:g}s)"
     auth = "simple" if r.auth_type else "none"
+    track = ",".join(f"{t.check}:{t.weight}" for t in r.track)
     return (
         f"{r.name}: vrid={r.vrid} interface={r.interface} priority={r.priority}"
         f"{' (owner)' if r.priority == 255 else ''} interval={r.advert_interval}s"
         f" preempt={preempt} auth={auth} addresses={addrs}"
+        + (f" track={track}" if track else "")
+        + (f" notify={r.notify[0]}" if r.notify else "")
     )
+
+
+def describe_check(c: CheckConfig) -> str:
+    """One-line summary of a configured health check."""
+    what = {
+        "exec": " ".join(c.command) + (f" (as {c.user})" if c.user else ""),
+        "tcp": f"{c.host}:{c.port}",
+        "http": f"{c.url} expect {c.expect_status[0]}-{c.expect_status[1]}",
+        "file": c.path,
+        "interface": f"{c.interface} up with carrier",
+    }[c.kind]
+    polled = "" if c.kind == "interface" else f" every {c.interval:g}s timeout {c.timeout:g}s"
+    return f"check {c.name}: {c.kind} {what}{polled} rise {c.rise} fall {c.fall}"
 
 
 def load_or_report(path: str) -> Config | None:
@@ -83,6 +99,10 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(f"warning: {warning}", file=sys.stderr)
     for r in config.routers:
         print(describe_router(r))
+    for c in config.checks:
+        print(describe_check(c))
+    for g in config.sync_groups:
+        print(f"sync group {g.name}: {', '.join(g.routers)}")
     return 0
 
 

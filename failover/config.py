@@ -21,8 +21,9 @@ from typing import Any
 
 import voluptuous as vol
 
+from failover import tracking_config
 from failover.protocol.packet import MAX_ADDRESSES, AuthType
-from failover.protocol.settings import RouterConfig
+from failover.protocol.settings import CheckConfig, RouterConfig, SyncGroupConfig
 from failover.validators import (
     boolean,
     errors_of,
@@ -52,6 +53,8 @@ class Config:
     routers: tuple[RouterConfig, ...]
     settings: Settings = Settings()
     warnings: tuple[str, ...] = ()
+    checks: tuple[CheckConfig, ...] = ()  # object form only (tracking_config.py)
+    sync_groups: tuple[SyncGroupConfig, ...] = ()
 
 
 class ConfigError(Exception):
@@ -150,10 +153,12 @@ ROUTER_SCHEMA = vol.Schema(
         vol.Optional("auth_type", default="none"): _auth_type,
         vol.Optional("auth_password"): _password,
         vol.Optional("version", default=2): _version,
+        **tracking_config.ROUTER_KEYS,
     }
 )
 
 ROUTER_KEYS = frozenset(str(k) for k in ROUTER_SCHEMA.schema)
+OBJECT_SECTIONS = ("virtual_routers", "checks", "sync_groups")  # beside the settings
 
 SETTINGS_SCHEMA = {
     vol.Optional("control_socket", default=DEFAULT_CONTROL_SOCKET): string,
@@ -173,7 +178,7 @@ def parse(data: Any) -> Config:
     if isinstance(data, list):
         items, prefix_of = data, lambda i: f"[{i}]"
     elif isinstance(data, dict) and "virtual_routers" in data:
-        rest = {k: v for k, v in data.items() if k != "virtual_routers"}
+        rest = {k: v for k, v in data.items() if k not in OBJECT_SECTIONS}
         try:
             top = vol.Schema(SETTINGS_SCHEMA)(rest)
             settings = Settings(
@@ -227,13 +232,32 @@ def parse(data: Any) -> Config:
                     preempt_delay=r["preempt_delay"],
                     auth_type=r["auth_type"],
                     auth_password=r.get("auth_password", b""),
+                    track=r["track"],
+                    notify=r.get("notify", ()),
                 ),
             )
         )
     errors.extend(_cross_check(routers))
+    top = data if isinstance(data, dict) and "virtual_routers" in data else {}
+    checks, problems = tracking_config.parse_checks(top.get("checks", {}))
+    errors += problems + tracking_config.unknown_checks(routers, top.get("checks", {}))
+    for prefix, rc in routers:
+        errors += tracking_config.hook_problems(prefix or "(top level)", rc.notify)
+    # Names of invalid routers count too: their own errors say what is wrong with them.
+    named = [item.get("name") for item in items if isinstance(item, dict)]
+    groups, problems = tracking_config.parse_sync_groups(
+        top.get("sync_groups", []), [rc.name for _, rc in routers] + [n for n in named if n]
+    )
+    errors += problems
     if errors:
         raise ConfigError(errors)
-    return Config(tuple(r for _, r in routers), settings, tuple(_warnings(routers)))
+    return Config(
+        tuple(r for _, r in routers),
+        settings,
+        tuple(_warnings(routers)),
+        tuple(checks.values()),
+        groups,
+    )
 
 
 def _no_routers(data: dict[Any, Any]) -> str:

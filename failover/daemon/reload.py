@@ -237,6 +237,15 @@ def _add_router(model: Model, rc: RouterConfig) -> Router:
     return r
 
 
+def not_run_yet(config: Config) -> list[str]:
+    """What the loader accepts but this daemon does not run yet (it refuses the config
+    rather than ignore a health check or a hook silently)."""
+    out = [f"checks.{c.name}: health checks" for c in config.checks]
+    out += [f"{rc.label}: notify hook" for rc in config.routers if rc.notify]
+    out += [f"sync group {g.name}" for g in config.sync_groups]
+    return out
+
+
 async def reload(
     kernel: Kernel,
     model: Model,
@@ -251,6 +260,9 @@ async def reload(
     `abort()` is asked once everything is prepared: a reason not to apply (the daemon
     is stopping), or None.
     """
+    not_run = not_run_yet(new)
+    if not_run:
+        raise ReloadRefused("not supported by this daemon yet", not_run)
     diff = diff_routers(model.config.routers, new.routers)
     prepared = await prepare(kernel, diff, model.interfaces)
     try:

@@ -13,6 +13,39 @@ from failover.protocol.packet import AuthType
 
 
 @dataclass(frozen=True, slots=True)
+class CheckConfig:
+    """A health check, defined once and tracked by any number of routers (tracking.py).
+
+    `kind` says which fields apply: exec (command, user), tcp (host, port), http (url,
+    expect_status), file (path), interface (interface).
+    """
+
+    name: str
+    kind: str
+    interval: float = 1.0  # seconds between runs (polled kinds)
+    timeout: float = 1.0
+    rise: int = 1  # consecutive successes to count as healthy again
+    fall: int = 1  # consecutive failures to count as failing
+    command: tuple[str, ...] = ()
+    user: str | None = None
+    host: str = ""
+    port: int = 0
+    url: str = ""
+    expect_status: tuple[int, int] = (200, 299)
+    path: str = ""
+    interface: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SyncGroupConfig:
+    """Routers (by name) that change state together; `notify` hears the group's events."""
+
+    name: str
+    routers: tuple[str, ...]
+    notify: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Track:
     """A router's use of a check: `weight` -254..254, 0 = failure is FAULT (tracking.py)."""
 
@@ -35,6 +68,7 @@ class RouterConfig:
     auth_type: int = AuthType.NONE  # 5.3.6
     auth_password: bytes = b""  # 5.3.10, at most 8 bytes
     track: tuple[Track, ...] = ()  # checks weighed into the effective priority
+    notify: tuple[str, ...] = ()  # a hook (argv) told of each state change
 
     @property
     def key(self) -> tuple[str, int]:

@@ -236,6 +236,18 @@ def test_startup_failing_half_way_closes_what_it_opened(tmp_path: Path) -> None:
     asyncio.run(main())
 
 
+def test_what_the_daemon_does_not_run_yet_is_refused_not_ignored(tmp_path: Path) -> None:
+    async def main() -> None:
+        h = Harness(tmp_path, [router(51, notify=["/bin/true"])])
+        with pytest.raises(StartupError) as err:
+            await h.start()
+        assert err.value.code == ExitCode.CONFIG
+        assert err.value.messages == ("VR_51 vrid=51 eth0: notify hook",)
+        assert not h.control.exists() and h.kernel.socks == {}
+
+    asyncio.run(main())
+
+
 def test_a_fatal_error_after_startup_gives_the_vips_up(tmp_path: Path) -> None:
     async def main() -> None:
         h = await Harness(tmp_path, [router(51, 200)]).start()

@@ -9,7 +9,7 @@ probe's `timeout`; a timeout is a failure.
   failure; the detail carries the first line of stderr.
 - `tcp`: a TCP connection to `host`:`port` established, then closed.
 - `http`: GET `url` with a minimal HTTP/1.1 request (`Connection: close`, standard
-  library only); success is a status line with a status in `status_range` (inclusive;
+  library only); success is a status line with a status in `expect_status` (inclusive;
   default 200-299). Redirects are not followed (a 301 is a status like another); the
   body is not read. `https://` verifies the certificate against the system's CAs.
 - `file` [track_file]: the file holds an integer (optional sign, whitespace around it);
@@ -42,6 +42,7 @@ from enum import StrEnum
 from urllib.parse import urlsplit
 
 from failover.daemon.process import Runner, run_command
+from failover.protocol.settings import CheckConfig
 
 log = logging.getLogger("failover")
 
@@ -57,21 +58,8 @@ class Kind(StrEnum):
     FILE = "file"
 
 
-@dataclass(frozen=True, slots=True)
-class Probe:
-    """One check's settings; each kind reads only its own fields (see the module doc)."""
-
-    name: str
-    kind: Kind
-    interval: float = 1.0  # keepalived's vrrp_script default
-    timeout: float = 1.0  # keepalived's default: the interval
-    command: tuple[str, ...] = ()  # exec
-    user: str | None = None  # exec
-    host: str = ""  # tcp
-    port: int = 0  # tcp
-    url: str = ""  # http
-    status_range: tuple[int, int] = (200, 299)  # http, inclusive
-    path: str = ""  # file
+# One check's settings, as the config defines them; each kind reads only its own fields.
+Probe = CheckConfig
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,14 +79,14 @@ async def attempt(probe: Probe, runner: Runner = run_command) -> ProbeResult:
     started = loop.time()
     value = None
     try:
-        if probe.kind is Kind.EXEC:  # run_command has the timeout, and the kill
+        if probe.kind == Kind.EXEC:  # run_command has the timeout, and the kill
             ok, outcome = await _exec(probe, runner)
         else:
             async with asyncio.timeout(probe.timeout):
-                if probe.kind is Kind.TCP:
+                if probe.kind == Kind.TCP:
                     ok, outcome = await _tcp(probe.host, probe.port)
-                elif probe.kind is Kind.HTTP:
-                    ok, outcome = await _http(probe.url, probe.status_range)
+                elif probe.kind == Kind.HTTP:
+                    ok, outcome = await _http(probe.url, probe.expect_status)
                 else:
                     value = await asyncio.to_thread(_read_integer, probe.path)
                     ok, outcome = True, str(value)
@@ -110,11 +98,11 @@ async def attempt(probe: Probe, runner: Runner = run_command) -> ProbeResult:
 
 
 def _target(probe: Probe) -> str:
-    if probe.kind is Kind.EXEC:
+    if probe.kind == Kind.EXEC:
         return probe.command[0] if probe.command else "(no command)"
-    if probe.kind is Kind.TCP:
+    if probe.kind == Kind.TCP:
         return f"{probe.host}:{probe.port}"
-    return probe.url if probe.kind is Kind.HTTP else probe.path
+    return probe.url if probe.kind == Kind.HTTP else probe.path
 
 
 async def _exec(probe: Probe, runner: Runner) -> tuple[bool, str]:

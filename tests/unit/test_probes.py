@@ -132,8 +132,8 @@ class TestHttp:
         assert not http(status(301), timeout=30).ok
 
     def test_chosen_range(self) -> None:
-        assert http(status(503), status_range=(500, 599), timeout=30).ok
-        assert not http(status(200), status_range=(204, 204), timeout=30).ok
+        assert http(status(503), expect_status=(500, 599), timeout=30).ok
+        assert not http(status(200), expect_status=(204, 204), timeout=30).ok
 
     def test_no_answer_is_a_timeout(self) -> None:
         result = http(None, timeout=0.2)

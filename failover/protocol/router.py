@@ -2,8 +2,9 @@
 
 Inputs are `start`, `stop`, `receive` (an accepted advertisement and its sender's
 primary address), `expire` (a timer deadline reached), `track` (tracked items' results
-and the interface's link, see tracking.py) and `reconfigure` (a new config for the same
-interface and VRID, on reload), each with `now` in seconds on any monotonic clock.
+and the interface's link, see tracking.py), `reconfigure` (a new config for the same
+interface and VRID, on reload) and, for a member of a sync group, `hold` and `follow`
+(what syncgroup.py decides), each with `now` in seconds on any monotonic clock.
 The priority used everywhere the RFC says "priority" is the *effective* one. Outputs
 are lists of actions; `next_deadline()` tells the caller when to call `expire` next.
 The object never reads a clock or touches a socket.
@@ -112,7 +113,10 @@ class VirtualRouter:
         self._lower_since: float | None = None  # preempt_delay: first lower-priority advert
         self._statuses: dict[str, CheckStatus] = {}  # the checks' latest (see `track`)
         self._link_up = True
+        self.sync_group: str | None = None  # its group's name (see "sync groups" below)
+        self._group_faults: tuple[str, ...] = ()  # the group's causes, set by `hold`
         self.assessment = assess(config.priority, config.track, self._statuses)
+        self.own_faults: tuple[str, ...] = ()  # its link and weight-0 items
         self.faults: tuple[str, ...] = ()  # what holds it in FAULT (or would, once started)
         self._reassess()
 
@@ -276,6 +280,53 @@ class VirtualRouter:
             return self._become_master(now, "master down timer expired")
         return []
 
+    # -- sync groups (not RFC 3768; keepalived's vrrp_sync_group) ----------------------
+    # syncgroup.py decides, for all members at once; these carry its decisions out with
+    # this router's own transitions, each checked against TRANSITIONS. In a group a
+    # router never becomes master on its own: where it would (`_become_master`) it is
+    # `waiting` in BACKUP, its Master_Down_Timer spent, until the group says so.
+    @property
+    def waiting(self) -> bool:
+        """BACKUP with nothing armed: in a group, ready to be master once all are."""
+        return self.state is State.BACKUP and self._deadline is None
+
+    def join_group(self, name: str) -> None:
+        if self.sync_group is not None:
+            raise ValueError(f"{self.config.name} is already in sync group {self.sync_group}")
+        self.sync_group = name
+
+    def leave_group(self, now: float) -> list[Action]:
+        """Out of the group: its FAULT causes go, and a waiting member is master (6.4.2)."""
+        self.sync_group = None
+        actions = self.hold(now, ())
+        if self.waiting:
+            actions += self._become_master(now, "master down timer had expired (left sync group)")
+        return actions
+
+    def hold(self, now: float, causes: tuple[str, ...]) -> list[Action]:
+        """The group's reasons for this member to be in FAULT (none: released), as `track`."""
+        if causes == self._group_faults:
+            return []
+        self._group_faults = causes
+        return self.track(now)
+
+    def follow(self, new: State, now: float, reason: str) -> list[Action]:
+        """The group's BACKUP or MASTER: this router's own 6.4.3 or 6.4.2 transition to it."""
+        if new is self.state:
+            return []
+        if new is State.BACKUP and self.state is State.MASTER:
+            # 6.4.3: cancel the Adver_Timer, give the addresses up, arm the
+            # Master_Down_Timer, go Backup (what a higher-priority advert does).
+            return [RemoveAddresses(self.config.addresses), *self._become_backup(now, reason)]
+        if new is State.MASTER and self.state is State.BACKUP:
+            return self._enter_master(now, reason)  # 6.4.2: advert, addresses, ARP
+        raise IllegalTransition(f"{self.state} -> {new} ({reason}): not a sync group's to make")
+
+    def _wait_for_group(self, now: float, reason: str) -> list[Action]:
+        actions = [] if self.state is State.BACKUP else self._become_backup(now, reason)
+        self._deadline = None  # `waiting`: the group promotes it (syncgroup.py)
+        return actions
+
     # -- RFC 3768 6.4.2 ------------------------------------------------------------------
     def _backup_receive(
         self, advert: Advertisement, source: IPv4Address, now: float
@@ -368,6 +419,12 @@ class VirtualRouter:
 
     # -- transitions -----------------------------------------------------------------------
     def _become_master(self, now: float, reason: str) -> list[Action]:
+        """This router's own decision to be master (6.4.1 owner, 6.4.2 Master_Down)."""
+        if self.sync_group is not None:
+            return self._wait_for_group(now, reason)  # the group decides (sync groups)
+        return self._enter_master(now, reason)
+
+    def _enter_master(self, now: float, reason: str) -> list[Action]:
         actions = self._enter(State.MASTER, now, reason, now + self.config.advert_interval)
         self.master_ip = self.primary_ip
         self.master_priority = self.priority
@@ -382,7 +439,8 @@ class VirtualRouter:
         """Effective priority and faults from the config, the statuses and the link."""
         self.assessment = assess(self.config.priority, self.config.track, self._statuses)
         link = () if self._link_up else (f"interface {self.config.interface} down",)
-        self.faults = link + self.assessment.faults
+        self.own_faults = link + self.assessment.faults
+        self.faults = self.own_faults + self._group_faults
 
     def _fault_text(self) -> str:
         return "fault: " + ", ".join(self.faults)

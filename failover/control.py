@@ -40,6 +40,20 @@ PROBE_TIMEOUT = 1.0
 StateName = Literal["INITIALIZE", "BACKUP", "MASTER", "FAULT"]
 
 
+class TrackStatus(TypedDict):
+    """One tracked item of a router: the check's state and what it adds now."""
+
+    check: str
+    kind: str  # exec, tcp, http, file, interface
+    weight: int  # 0: failing is FAULT
+    status: Literal["healthy", "failing", "unknown"]  # after rise/fall
+    value: int | None  # a file check's integer
+    adds: int  # its contribution to the effective priority now
+    fault: bool  # it holds the router in FAULT
+    detail: str | None  # the last result, e.g. "192.0.2.11:8080: HTTP 503"
+    age: float | None  # seconds since the last result
+
+
 class RouterStatus(TypedDict):
     """One virtual router in the `status` reply."""
 
@@ -50,6 +64,7 @@ class RouterStatus(TypedDict):
     priority: int  # configured
     effective_priority: int  # configured + tracked items' weights, 1..254 (255: owner)
     faults: list[str]  # what holds it in FAULT: failing weight-0 items, "interface X down"
+    tracks: list[TrackStatus]
     master_ip: str | None  # the master it sees (its own address when MASTER), None if none
     master_priority: int | None
     since: float | None  # seconds in this state (0.1 s), None before the first state
@@ -304,7 +319,7 @@ def format_status(reply: Mapping[str, Any]) -> str:
             str(r["vrid"]),
             str(r["interface"]),
             str(r["state"]),
-            str(r["priority"]),
+            format_priority(r),
             r.get("master_ip") or "-",
             format_duration(r.get("since")),
             str(r["adverts_sent"]),
@@ -319,7 +334,30 @@ def format_status(reply: Mapping[str, Any]) -> str:
         "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
         for row in (header, *rows)
     ]
+    for r in reply.get("routers", []):
+        if r.get("faults"):
+            lines.append(f"{r['name']}: FAULT: {', '.join(r['faults'])}")
+        lines += [f"{r['name']}: {format_track(t)}" for t in r.get("tracks") or []]
     for i in reply.get("interfaces", []):
         if i.get("drops"):
             lines.append(f"{i['name']}: drops for no configured router: {format_drops(i['drops'])}")
     return "\n".join(lines)
+
+
+def format_priority(router: Mapping[str, Any]) -> str:
+    """`150`, or `50 (150)` when tracked items move the effective priority."""
+    configured, effective = router["priority"], router.get("effective_priority")
+    if effective is None or effective == configured:
+        return str(configured)
+    return f"{effective} ({configured})"
+
+
+def format_track(t: Mapping[str, Any]) -> str:
+    """`track web (http): failing, adds -100 (192.0.2.11:8080: HTTP 503, 0.4s ago)`."""
+    effect = "FAULT" if t.get("fault") else f"adds {t.get('adds', 0):+d}"
+    if t.get("weight") == 0 and not t.get("fault"):
+        effect = "no fault"
+    last = "no result yet"
+    if t.get("detail") is not None:
+        last = f"{t['detail']}, {format_duration(t.get('age'))} ago"
+    return f"track {t['check']} ({t.get('kind')}): {t.get('status')}, {effect} ({last})"

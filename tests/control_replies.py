@@ -28,6 +28,7 @@ ROUTER: RouterStatus = {
     "priority": 200,
     "effective_priority": 200,
     "faults": [],
+    "tracks": [],
     "master_ip": "192.0.2.11",
     "master_priority": 200,
     "since": 12.5,

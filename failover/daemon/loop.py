@@ -13,7 +13,8 @@ import logging
 from functools import partial
 
 from failover.daemon.addresses import AddressWorker
-from failover.daemon.model import Interface, Router
+from failover.daemon.model import Interface, Model, Router
+from failover.daemon.tracker import Tracker
 from failover.protocol.packet import DropReason, encode
 from failover.protocol.receive import Rejected, validate
 from failover.protocol.router import (
@@ -34,9 +35,13 @@ QUIET_DROPS = {DropReason.UNKNOWN_VRID}  # routine on a LAN shared with other gr
 class RouterLoop:
     """Feeds every input of the routers into their cores and carries out the actions."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, addresses: AddressWorker) -> None:
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, addresses: AddressWorker, model: Model
+    ) -> None:
         self.loop = loop
         self.addresses = addresses
+        self.model = model
+        self.tracker = Tracker(self.check_changed)
         self._limiter = RateLimiter()
 
     # -- wiring -----------------------------------------------------------------------
@@ -49,9 +54,9 @@ class RouterLoop:
             log.warning("%s: link is down; its virtual routers start when it is up", iface.name)
 
     def start(self, r: Router) -> None:
-        """RFC 3768 6.4.1 Startup (to FAULT while its link is down)."""
+        """RFC 3768 6.4.1 Startup (to FAULT while its link is down or a check holds it)."""
         now = self.loop.time()
-        r.core.track(now, link_up=r.iface.running)
+        r.core.track(now, self.tracker.statuses(), r.iface.running)
         self.feed(r, r.core.start(now))
 
     def stop(self, r: Router, reason: str = "shutdown") -> None:
@@ -94,6 +99,13 @@ class RouterLoop:
             r = iface.routers[result.advert.vrid]
             r.adverts_received += 1
             self.feed(r, r.core.receive(result.advert, result.source, now))
+
+    def check_changed(self, name: str, now: float) -> None:
+        """A check's status changed: the routers tracking it weigh it again."""
+        statuses = self.tracker.statuses()
+        for r in self.model.routers:
+            if any(t.check == name for t in r.core.config.track):
+                self.feed(r, r.core.track(now, statuses))
 
     def link_changed(self, iface: Interface, running: bool, deleted: bool = False) -> None:
         """Link down: its routers go to FAULT (masters remove VIPs); up: out of FAULT."""

@@ -10,10 +10,13 @@ from ipaddress import IPv4Address
 from typing import Any
 
 from failover.config import Config
-from failover.control import InterfaceStatus, RouterStatus
+from failover.control import InterfaceStatus, RouterStatus, TrackStatus
 from failover.daemon.kernel import ArpPort, PacketPort
+from failover.daemon.tracker import STATUS_WORDS, Check
 from failover.protocol.receive import ReceivePolicy
 from failover.protocol.router import VirtualRouter
+from failover.protocol.settings import Track
+from failover.protocol.tracking import is_fault
 
 
 class Policies(Mapping[int, ReceivePolicy]):
@@ -120,7 +123,7 @@ class Router:
         if self.iface.routers.get(self.core.config.vrid) is self:
             del self.iface.routers[self.core.config.vrid]
 
-    def status(self, now: float) -> RouterStatus:
+    def status(self, now: float, checks: Mapping[str, Check]) -> RouterStatus:
         core, c = self.core, self.core.config
         since = None if core.state_since is None else round(now - core.state_since, 1)
         return {
@@ -131,6 +134,10 @@ class Router:
             "priority": c.priority,
             "effective_priority": core.priority,
             "faults": list(core.faults),
+            "tracks": [
+                _track_status(t, added, checks.get(t.check), now)
+                for t, (_, added) in zip(c.track, core.assessment.contributions, strict=True)
+            ],
             "master_ip": None if core.master_ip is None else str(core.master_ip),
             "master_priority": core.master_priority,
             "since": since,
@@ -141,6 +148,24 @@ class Router:
             "send_errors": self.send_errors,
             "drops": dict(sorted(self.drops.items())),
         }
+
+
+def _track_status(track: Track, added: int, check: Check | None, now: float) -> TrackStatus:
+    """One tracked item in a router's status: its state and what it does to the router."""
+    status = check.status if check is not None else None
+    healthy = None if status is None else status.healthy
+    last = None if check is None else check.last
+    return {
+        "check": track.check,
+        "kind": "" if check is None else check.config.kind,
+        "weight": track.weight,
+        "status": STATUS_WORDS[healthy],
+        "value": None if status is None else status.value,
+        "adds": added,
+        "fault": status is not None and track.weight == 0 and is_fault(track, status),
+        "detail": None if last is None else last.detail,
+        "age": None if check is None or check.last_at is None else round(now - check.last_at, 1),
+    }
 
 
 @dataclass(eq=False)

@@ -134,6 +134,7 @@ class Prepared:
     diff: RouterDiff
     interfaces: dict[str, Interface] = field(default_factory=dict)  # opened for it
     present: dict[str, list[InterfaceAddress]] = field(default_factory=dict)  # by name
+    check_links: dict[str, tuple[int | None, bool]] = field(default_factory=dict)
 
     def close(self) -> None:
         """Close the interfaces `apply` did not take over."""
@@ -142,7 +143,9 @@ class Prepared:
         self.interfaces.clear()
 
 
-async def prepare(kernel: Kernel, diff: RouterDiff, interfaces: dict[str, Interface]) -> Prepared:
+async def prepare(
+    kernel: Kernel, diff: RouterDiff, interfaces: dict[str, Interface], new: Config
+) -> Prepared:
     """Resolve and open what the added routers need; ReloadRefused on any problem."""
     by_iface: dict[str, list[RouterConfig]] = {}
     for rc in diff.added:
@@ -167,6 +170,7 @@ async def prepare(kernel: Kernel, diff: RouterDiff, interfaces: dict[str, Interf
         prepared.present[name] = present
     if errors:
         raise ReloadRefused("interface problem", errors, ExitCode.INTERFACE)
+    prepared.check_links = await _check_links(kernel.netlink, new)
     try:
         for name, (index, primary) in found.items():
             iface = open_interface(kernel, name, index, primary)
@@ -176,6 +180,22 @@ async def prepare(kernel: Kernel, diff: RouterDiff, interfaces: dict[str, Interf
         prepared.close()
         raise
     return prepared
+
+
+async def _check_links(
+    netlink: AddressTable, config: Config
+) -> dict[str, tuple[int | None, bool]]:
+    """Each `interface` check's interface: (index, running), or (None, False) if missing."""
+    out: dict[str, tuple[int | None, bool]] = {}
+    for check in config.checks:
+        if check.kind == "interface":
+            try:
+                index = await netlink.index(check.interface)
+            except InterfaceError:
+                out[check.name] = (None, False)
+                continue
+            out[check.name] = (index, await netlink.running(index))
+    return out
 
 
 # -- apply (no await) --------------------------------------------------------------------
@@ -208,6 +228,11 @@ def apply(
     prepared.interfaces = {}  # the model's now
     model.config = new
     addresses.settings = new.settings
+    routers.tracker.apply(new.checks, prepared.check_links, now)
+    statuses = routers.tracker.statuses()
+    for _, rc in diff.changed:  # new tracks weigh in at once
+        r = by_key[rc.key]
+        routers.feed(r, r.core.track(now, statuses))
     added = [_add_router(model, rc) for rc in diff.added]
     # Owners first: their real addresses are protected before anyone clears left-overs.
     for r in sorted(added, key=lambda r: r.core.config.priority != 255):
@@ -240,8 +265,7 @@ def _add_router(model: Model, rc: RouterConfig) -> Router:
 def not_run_yet(config: Config) -> list[str]:
     """What the loader accepts but this daemon does not run yet (it refuses the config
     rather than ignore a health check or a hook silently)."""
-    out = [f"checks.{c.name}: health checks" for c in config.checks]
-    out += [f"{rc.label}: notify hook" for rc in config.routers if rc.notify]
+    out = [f"{rc.label}: notify hook" for rc in config.routers if rc.notify]
     out += [f"sync group {g.name}" for g in config.sync_groups]
     return out
 
@@ -264,7 +288,7 @@ async def reload(
     if not_run:
         raise ReloadRefused("not supported by this daemon yet", not_run)
     diff = diff_routers(model.config.routers, new.routers)
-    prepared = await prepare(kernel, diff, model.interfaces)
+    prepared = await prepare(kernel, diff, model.interfaces, new)
     try:
         reason = abort()
         if reason is not None:

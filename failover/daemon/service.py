@@ -85,7 +85,7 @@ class Daemon:
             stack.push_async_callback(control.close)
             self.kernel = await stack.enter_async_context(self._kernel_factory())
             self.addresses = AddressWorker(self.kernel.netlink, self._loop)
-            self.routers = RouterLoop(self._loop, self.addresses)
+            self.routers = RouterLoop(self._loop, self.addresses, self.model)
             stack.callback(self.model.close)
             self._spawn(self.addresses.run(), stack)
             stack.push_async_callback(self._shutdown)
@@ -147,6 +147,7 @@ class Daemon:
     async def _shutdown(self) -> None:
         """RFC 3768 6.4.2/6.4.3 Shutdown for every router; wait for their VIPs to go."""
         self._stop.set()
+        await self.routers.tracker.close()
         for iface in self.model.interfaces.values():
             iface.stop_reading()
         for r in self.model.routers:
@@ -176,6 +177,7 @@ class Daemon:
         """Feed link changes of the interfaces in use to their routers; fatal if it fails."""
         try:
             async for event in self.kernel.links.events():
+                self.routers.tracker.link(event.index, event.running, self._loop.time())
                 by_index = {i.index: i for i in self.model.interfaces.values()}
                 iface = by_index.get(event.index)
                 if iface is not None and (event.running != iface.running or event.deleted):
@@ -259,7 +261,7 @@ class Daemon:
         return {
             "ok": True,
             "pid": os.getpid(),
-            "routers": [r.status(now) for r in self.model.routers],
+            "routers": [r.status(now, self.routers.tracker.checks) for r in self.model.routers],
             "interfaces": [i.status() for i in self.model.interfaces.values()],
         }
 

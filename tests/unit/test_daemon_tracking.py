@@ -1,0 +1,102 @@
+"""Checks run by the daemon (real pollers on real files) move its routers, on a fake kernel."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from failover.control import StatusReply, format_status
+from failover.protocol.router import State
+from failover.runtime.netlink import LinkEvent
+from tests.control_replies import problems
+
+from .harness import Harness, router, until
+
+FAST = {"interval": 0.1, "timeout": 1}
+
+
+def test_a_weight_zero_file_check_holds_the_router_in_fault(tmp_path: Path) -> None:
+    drain = tmp_path / "drain"
+    checks = {"drain": {"type": "file", "path": str(drain), **FAST}}
+
+    async def main() -> None:
+        async with Harness(
+            tmp_path, [router(51, 200, track=[{"check": "drain", "weight": 0}])], checks=checks
+        ) as h:
+            r = h.router(51)
+            await until(lambda: r.core.state is State.FAULT)  # no file: failing
+            assert r.core.faults == ("drain",)
+            drain.write_text("0\n")
+            await until(lambda: r.core.state is State.BACKUP)  # 0: no fault (track_file)
+            h.master(51)
+            drain.write_text("1\n")  # non-zero with weight 0: FAULT
+            await until(lambda: r.core.state is State.FAULT)
+            assert h.sent() == [(51, 200), (51, 0)]  # priority 0 on the way out
+            assert await h.changes() == [("add", "192.0.2.100/24"), ("remove", "192.0.2.100/24")]
+            status = h.d.status({})
+            assert problems(StatusReply, status) == []
+            (track,) = status["routers"][0]["tracks"]
+            assert track["check"] == "drain" and track["fault"] is True
+            assert track["value"] == 1 and track["detail"] == f"{drain}: 1"
+
+    asyncio.run(main())
+
+
+def test_a_weighted_check_changes_what_a_master_advertises_at_once(tmp_path: Path) -> None:
+    flag = tmp_path / "web"
+    flag.write_text("0")
+    checks = {"web": {"type": "file", "path": str(flag), **FAST}}
+
+    async def main() -> None:
+        async with Harness(
+            tmp_path, [router(51, 150, track=[{"check": "web", "weight": -100}])], checks=checks
+        ) as h:
+            r = h.router(51)
+            await until(lambda: h.d.routers.tracker.checks["web"].runs > 0)
+            h.master(51)
+            flag.unlink()  # unreadable: failing, -100
+            await until(lambda: r.core.priority == 50)
+            assert h.sent() == [(51, 150), (51, 50)]  # advertised at once (RFC 3768 6.4.3)
+            row = h.d.status({})["routers"][0]
+            assert (row["priority"], row["effective_priority"]) == (150, 50)
+            assert row["tracks"][0]["adds"] == -100 and row["tracks"][0]["status"] == "failing"
+            table = format_status(h.d.status({}))
+            assert "  MASTER  50 (150)  " in table
+            assert f"VR_51: track web (file): failing, adds -100 ({flag}: " in table
+
+    asyncio.run(main())
+
+
+def test_an_interface_check_follows_link_events(tmp_path: Path) -> None:
+    checks = {"uplink": {"type": "interface", "interface": "eth1"}}
+
+    async def main() -> None:
+        async with Harness(
+            tmp_path, [router(51, track=[{"check": "uplink", "weight": 0}])], checks=checks
+        ) as h:
+            r = h.router(51)
+            assert r.core.state is State.BACKUP  # eth1 is up: known at start
+            h.kernel.links.queue.put_nowait(LinkEvent(index=3, running=False))
+            await until(lambda: r.core.state is State.FAULT)
+            assert r.core.faults == ("uplink",)
+            h.kernel.links.queue.put_nowait(LinkEvent(index=3, running=True))
+            await until(lambda: r.core.state is State.BACKUP)
+
+    asyncio.run(main())
+
+
+def test_a_reload_that_drops_a_check_stops_it_and_frees_the_router(tmp_path: Path) -> None:
+    checks = {"gone": {"type": "file", "path": str(tmp_path / "none"), **FAST}}
+
+    async def main() -> None:
+        async with Harness(
+            tmp_path, [router(51, track=[{"check": "gone", "weight": 0}])], checks=checks
+        ) as h:
+            r = h.router(51)
+            await until(lambda: r.core.state is State.FAULT)
+            h.write(router(51))
+            reply = await h.d.reload()
+            assert reply["ok"] is True
+            assert r.core.state is State.BACKUP and h.d.routers.tracker.checks == {}
+
+    asyncio.run(main())

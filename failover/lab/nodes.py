@@ -47,8 +47,14 @@ class Node(Service):
     what = "the failover daemon"
 
     def __init__(
-        self, lab: Lab, host: Host | str, routers: Iterable[RouterJson], log_level: str = "info"
+        self,
+        lab: Lab,
+        host: Host | str,
+        routers: Iterable[RouterJson],
+        log_level: str = "info",
+        **top: Any,
     ) -> None:
+        """`top`: object-form keys beside the routers (checks, sync_groups, ...)."""
         self.lab = lab
         self.host = lab.host(host)
         self.host_name = self.host.name
@@ -56,7 +62,8 @@ class Node(Service):
         self.log_level = log_level
         self.config_path = lab.path(f"{self.host.name}-vrrp-config.json")
         self.socket_path = str(lab.path(f"{self.host.name}.sock"))
-        self.config_path.write_text(json.dumps(self.routers, indent=2) + "\n")
+        data: Any = {"virtual_routers": self.routers, **top} if top else self.routers
+        self.config_path.write_text(json.dumps(data, indent=2) + "\n")
 
     def __repr__(self) -> str:
         return f"Node({self.host.name}, {self.proc!r})"

@@ -1,0 +1,80 @@
+"""Health checks on a real kernel: an HTTP service per router, its master moves with it.
+
+Each router namespace runs `python3 -m http.server`; each daemon tracks its own service
+with an `http` check. Stopping the master's service moves the VIP; starting it again
+brings it back (preempt). With a weight the backup takes over when the master's lowered
+priority lets its Master_Down timer run out; with weight 0 the master enters FAULT and
+sends priority 0, so the backup takes over after Skew_Time.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from failover.lab import DEFAULT_VIP, Lab, Proc, wait_until
+from failover.lab.nodes import Node, converged, router
+from tests.support import MakeLab
+
+pytestmark = pytest.mark.root
+VRID = 51
+TIMEOUT = 30
+PORT = 8080
+
+
+def serve(lab: Lab, host: str) -> Proc:
+    """A tiny HTTP service in the host's namespace."""
+    argv = [sys.executable, "-m", "http.server", "--bind", "0.0.0.0", str(PORT)]
+    return lab.start(host, argv, name=f"{host}-web")
+
+
+def pair(make_lab: MakeLab, weight: int) -> tuple[Lab, Node, Node, Proc]:
+    """r1 (150) and r2 (100), each tracking its own web service; r1 master."""
+    lab = make_lab(routers=2)
+    webs = {h: serve(lab, h) for h in ("r1", "r2")}
+    nodes = []
+    for host, priority in (("r1", 150), ("r2", 100)):
+        check = {
+            "type": "http",
+            "url": f"http://127.0.0.1:{PORT}/",
+            "interval": 0.2,
+            "timeout": 1,
+            "fall": 2,
+            "rise": 2,
+        }
+        track = [{"check": "web", "weight": weight}]
+        nodes.append(
+            Node(lab, host, [dict(router(VRID, priority), track=track)], checks={"web": check})
+        )
+    r1, r2 = nodes
+    r1.start()
+    wait_until(lambda: r1.state(VRID) == "MASTER", TIMEOUT, what="r1 master")
+    r2.start()
+    wait_until(lambda: converged([r1, r2], VRID) is r1, TIMEOUT, what="r1 master, r2 backup")
+    return lab, r1, r2, webs["r1"]
+
+
+def holds(lab: Lab, node: Node) -> bool:
+    return node.state(VRID) == "MASTER" and [h.name for h in lab.holders(DEFAULT_VIP)] == [
+        node.host.name
+    ]
+
+
+@pytest.mark.parametrize("weight", [-100, 0], ids=["weight", "fault"])
+def test_the_vip_follows_the_service(make_lab: MakeLab, weight: int) -> None:
+    lab, r1, r2, web = pair(make_lab, weight)
+    web.stop()
+    wait_until(lambda: holds(lab, r2), TIMEOUT, what="r2 to take over from r1")
+    (row,) = r1.status()
+    if weight:
+        assert (row["state"], row["effective_priority"]) == ("BACKUP", 50)
+        assert "MASTER -> BACKUP (higher priority advert" in r1.log()
+    else:
+        assert row["state"] == "FAULT" and row["faults"] == ["web"]
+        assert "MASTER -> FAULT (fault: web)" in r1.log()  # with its priority-0 advert
+    assert row["tracks"][0]["status"] == "failing"
+
+    serve(lab, "r1")  # the service is back: r1 takes the VIP back (preempt)
+    wait_until(lambda: holds(lab, r1), TIMEOUT, what="r1 to take the VIP back")
+    assert r1.status()[0]["effective_priority"] == 150

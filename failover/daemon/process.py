@@ -15,11 +15,18 @@ and never raises for what the program does; it returns a `Completed` record.
   script itself, the SIGKILL goes to whatever is left of the group, so a child that
   outlives the killed command is killed too. When the command exits before its timeout,
   children it left running are not touched.
-- Cancelling the caller (a check stopped, a hook queue closed) SIGKILLs the group at once.
+- Cancelling the caller (a check stopped, a hook queue closed) SIGKILLs the group at once
+  and waits (up to `grace`) until it is gone.
 - stderr is read through a pipe as it comes; the first `STDERR_BYTES` are kept and the
   rest thrown away, so a chatty program can neither fill memory nor block on a full
   pipe. Once the command has exited, stderr is read for at most `DRAIN_AFTER_EXIT`
   more (a child it left behind may hold the pipe open), then the pipe is closed.
+
+It starts the command with `subprocess.Popen` (fork and exec, as asyncio's own
+subprocess support does, synchronously) and learns of its end through a pidfd on the
+loop: no thread and no asyncio child watcher. asyncio's subprocess transport can wait
+forever when `asyncio.run`'s shutdown cancels its internal tasks mid-start (Python
+3.11); a run cancelled at any moment here kills its processes and returns.
 """
 
 from __future__ import annotations
@@ -39,6 +46,7 @@ STDERR_BYTES = 4096  # kept of a run's stderr
 STDERR_LINES = 5  # of those, the lines reported
 DRAIN_AFTER_EXIT = 0.5  # seconds stderr is still read after the command exited
 GROUP_POLL = 0.1  # seconds between looks at a terminated process group
+EXIT_POLL = 0.05  # seconds between looks at a command's end, without pidfds (Linux < 5.3)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,8 +119,8 @@ async def run_command(
     head = _Head(rfd, loop)
     try:
         try:
-            proc = await asyncio.create_subprocess_exec(
-                *args,
+            proc = subprocess.Popen(
+                args,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=wfd,
@@ -138,30 +146,26 @@ async def run_command(
     )
 
 
-async def _wait(
-    proc: asyncio.subprocess.Process, head: _Head, timeout: float, grace: float
-) -> bool:
+async def _wait(proc: subprocess.Popen[bytes], head: _Head, timeout: float, grace: float) -> bool:
     """Wait for the command's end, terminating it at `timeout`; True if it timed out."""
     timed_out = False
     try:
         try:
             async with asyncio.timeout(timeout):
-                await proc.wait()
+                await _exit(proc)
         except TimeoutError:
             timed_out = True
             await _terminate(proc, grace)
         await asyncio.wait([head.done], timeout=DRAIN_AFTER_EXIT)
     except asyncio.CancelledError:
         _signal_group(proc.pid, signal.SIGKILL)
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(grace):
-                await proc.wait()
+        await _ended(proc, grace)
         raise
     return timed_out
 
 
 def _identity(user: str | None, env: Mapping[str, str] | None) -> dict[str, Any]:
-    """create_subprocess_exec's user/group/extra_groups/env arguments (KeyError: no user)."""
+    """Popen's user/group/extra_groups/env arguments (KeyError: no such user)."""
     environ = dict(os.environ)
     if user is None:
         return {"env": environ | dict(env or {})}
@@ -175,18 +179,51 @@ def _identity(user: str | None, env: Mapping[str, str] | None) -> dict[str, Any]
     }
 
 
-async def _terminate(proc: asyncio.subprocess.Process, grace: float) -> None:
+async def _terminate(proc: subprocess.Popen[bytes], grace: float) -> None:
     """SIGTERM the group; SIGKILL what is left of it after `grace` (or once it is empty)."""
     _signal_group(proc.pid, signal.SIGTERM)
+    await _ended(proc, grace)
+    _signal_group(proc.pid, signal.SIGKILL)
+    await _ended(proc, grace)
+
+
+async def _ended(proc: subprocess.Popen[bytes], grace: float) -> None:
+    """Wait up to `grace` seconds for the command, then the rest of its group, to end."""
     with contextlib.suppress(TimeoutError):
         async with asyncio.timeout(grace):
-            await proc.wait()
+            await _exit(proc)
             while _group_alive(proc.pid):
                 await asyncio.sleep(GROUP_POLL)
-    _signal_group(proc.pid, signal.SIGKILL)
-    with contextlib.suppress(TimeoutError):
-        async with asyncio.timeout(grace):
-            await proc.wait()
+
+
+async def _exit(proc: subprocess.Popen[bytes]) -> int:
+    """The command's exit status once it has ended, reaped: woken by its pidfd (polled
+    where there are none). No thread, no asyncio child watcher."""
+    loop = asyncio.get_running_loop()
+    try:
+        fd: int | None = os.pidfd_open(proc.pid)
+    except OSError:
+        fd = None
+    try:
+        while (code := proc.poll()) is None:
+            if fd is None:
+                await asyncio.sleep(EXIT_POLL)
+                continue
+            woken: asyncio.Future[None] = loop.create_future()
+            loop.add_reader(fd, _wake, woken)
+            try:
+                await woken
+            finally:
+                loop.remove_reader(fd)
+        return code
+    finally:
+        if fd is not None:
+            os.close(fd)
+
+
+def _wake(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 def _signal_group(pgid: int, sig: signal.Signals) -> None:

@@ -131,6 +131,18 @@ class TestTimeout:
         pids = run(main())
         assert all(dead(p) for p in pids)
 
+    def test_the_loops_shutdown_kills_a_run_left_going(self, tmp_path: Path) -> None:
+        family(tmp_path)
+
+        async def main() -> list[int]:
+            env = {"DIR": str(tmp_path)}
+            left = asyncio.create_task(run_command([str(tmp_path / "family")], 300, env=env))
+            pids = await pids_when_started(tmp_path)
+            assert not left.done()
+            return pids  # asyncio.run cancels the run
+
+        assert all(dead(p) for p in run(main()))
+
 
 class TestCannotStart:
     def test_missing_executable(self) -> None:

@@ -9,10 +9,13 @@ address changes and gratuitous ARPs go to the address worker's ordered queue.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
+from collections.abc import Sequence
 from functools import partial
 
 from failover.daemon.addresses import AddressWorker
+from failover.daemon.hooks import HookEvent, HookQueue
 from failover.daemon.model import Interface, Model, Router
 from failover.daemon.tracker import Tracker
 from failover.protocol.packet import DropReason, encode
@@ -23,6 +26,7 @@ from failover.protocol.router import (
     RemoveAddresses,
     SendAdvert,
     SendGratuitousArp,
+    State,
     StateChanged,
 )
 from failover.ratelimit import RateLimiter
@@ -30,6 +34,7 @@ from failover.ratelimit import RateLimiter
 log = logging.getLogger("failover")
 
 QUIET_DROPS = {DropReason.UNKNOWN_VRID}  # routine on a LAN shared with other groups
+HOOK_TIMEOUT = 30.0  # seconds one notify hook may run (then its process group is killed)
 
 
 class RouterLoop:
@@ -43,6 +48,8 @@ class RouterLoop:
         self.model = model
         self.tracker = Tracker(self.check_changed)
         self._limiter = RateLimiter()
+        self._seq = itertools.count(1)  # events, in the order they happen
+        self._closing: set[asyncio.Task[None]] = set()  # hooks finishing their queue
 
     # -- wiring -----------------------------------------------------------------------
     def attach(self, iface: Interface) -> None:
@@ -144,6 +151,7 @@ class RouterLoop:
             match action:
                 case StateChanged(old, new, reason):
                     log.info("%s %s -> %s (%s)", r.label, old.value, new.value, reason)
+                    self._notify(r, old, new, reason)
                 case SendAdvert(priority):
                     self._send(r, priority)
                 case AddAddresses(addresses):
@@ -152,6 +160,36 @@ class RouterLoop:
                     self.addresses.remove(r, addresses)
                 case SendGratuitousArp(ips):
                     self.addresses.announce(r, ips)
+
+    # -- notify hooks -------------------------------------------------------------------
+    def _notify(self, r: Router, old: State, new: State, reason: str) -> None:
+        """Queue the change for the router's hook (keepalived's states: INITIALIZE at
+        shutdown is STOP)."""
+        if r.hook is None:
+            return
+        state = "STOP" if new is State.INITIALIZE else new.value
+        event = HookEvent(
+            "ROUTER", r.core.config.name, state, old.value, r.core.priority, reason,
+            next(self._seq),
+        )  # fmt: skip
+        r.hook.submit(event)
+
+    def set_hook(self, r: Router, argv: Sequence[str]) -> None:
+        """The router's hook from now on (none if empty); the old one finishes its queue."""
+        old, r.hook = r.hook, None
+        if old is not None:
+            task = self.loop.create_task(old.close(HOOK_TIMEOUT))
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
+        if argv:
+            r.hook = HookQueue(argv, HOOK_TIMEOUT, r.core.config.name)
+
+    async def close_hooks(self, routers: Sequence[Router]) -> None:
+        """At shutdown: every hook finishes its queue (STOP events included), bounded."""
+        for r in routers:
+            self.set_hook(r, ())
+        if self._closing:
+            await asyncio.wait(list(self._closing))
 
     def _send(self, r: Router, priority: int) -> None:
         if not r.iface.running:

@@ -11,6 +11,7 @@ from typing import Any
 
 from failover.config import Config
 from failover.control import InterfaceStatus, RouterStatus, TrackStatus
+from failover.daemon.hooks import HookQueue
 from failover.daemon.kernel import ArpPort, PacketPort
 from failover.daemon.tracker import STATUS_WORDS, Check
 from failover.protocol.receive import ReceivePolicy
@@ -94,6 +95,7 @@ class Router:
     adverts_received: int = 0
     send_errors: int = 0
     drops: Counter[str] = field(default_factory=Counter)
+    hook: HookQueue | None = None  # its `notify`, one event at a time
 
     @property
     def label(self) -> str:

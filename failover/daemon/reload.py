@@ -216,6 +216,7 @@ def apply(
         r = by_key[rc.key]
         log.info("%s: removing %s (%s)", verb, r.label, r.core.state.value)
         routers.stop(r, "removed from the config")
+        routers.set_hook(r, ())  # after its STOP event
         r.close()
         model.routers.remove(r)
     for old, rc in diff.changed:
@@ -230,8 +231,10 @@ def apply(
     addresses.settings = new.settings
     routers.tracker.apply(new.checks, prepared.check_links, now)
     statuses = routers.tracker.statuses()
-    for _, rc in diff.changed:  # new tracks weigh in at once
+    for old, rc in diff.changed:  # new tracks weigh in at once; a new hook from now
         r = by_key[rc.key]
+        if old.notify != rc.notify:
+            routers.set_hook(r, rc.notify)
         routers.feed(r, r.core.track(now, statuses))
     added = [_add_router(model, rc) for rc in diff.added]
     # Owners first: their real addresses are protected before anyone clears left-overs.
@@ -239,6 +242,7 @@ def apply(
         addresses.clear_ground(r, prepared.present[r.iface.name])
     for r in added:
         rc = r.core.config
+        routers.set_hook(r, rc.notify)
         log.info(
             "%s: added %s (priority %d, %s)",
             verb,
@@ -265,9 +269,7 @@ def _add_router(model: Model, rc: RouterConfig) -> Router:
 def not_run_yet(config: Config) -> list[str]:
     """What the loader accepts but this daemon does not run yet (it refuses the config
     rather than ignore a health check or a hook silently)."""
-    out = [f"{rc.label}: notify hook" for rc in config.routers if rc.notify]
-    out += [f"sync group {g.name}" for g in config.sync_groups]
-    return out
+    return [f"sync group {g.name}" for g in config.sync_groups]
 
 
 async def reload(

@@ -154,6 +154,7 @@ class Daemon:
             self.routers.stop(r)
         if not await self.addresses.drain(STOP_TIMEOUT):
             log.error("gave up waiting for address removal after %gs", STOP_TIMEOUT)
+        await self.routers.close_hooks(self.model.routers)
 
     def _on_signal(self, sig: signal.Signals) -> None:
         if sig == signal.SIGHUP:

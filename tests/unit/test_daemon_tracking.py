@@ -100,3 +100,28 @@ def test_a_reload_that_drops_a_check_stops_it_and_frees_the_router(tmp_path: Pat
             assert r.core.state is State.BACKUP and h.d.routers.tracker.checks == {}
 
     asyncio.run(main())
+
+
+def test_a_routers_notify_hook_hears_every_change_in_order(tmp_path: Path) -> None:
+    # A real hook (a shell script): arguments as keepalived's notify, plus the
+    # environment; one line per event, in the order the daemon saw them.
+    out = tmp_path / "events"
+    hook = tmp_path / "hook"
+    hook.write_text(
+        '#!/bin/sh\necho "$* old=$FAILOVER_OLD_STATE seq=$FAILOVER_SEQ '
+        f'reason=$FAILOVER_REASON" >> {out}\n'
+    )
+    hook.chmod(0o755)
+
+    async def main() -> None:
+        h = await Harness(tmp_path, [router(51, 200, notify=[str(hook)])]).start()
+        h.master(51)
+        assert await h.stop() == 0  # waits for the hook to finish its queue
+        lines = out.read_text().splitlines()
+        assert lines == [
+            "ROUTER VR_51 BACKUP 200 old=INITIALIZE seq=1 reason=startup",
+            "ROUTER VR_51 MASTER 200 old=BACKUP seq=2 reason=master down timer expired",
+            "ROUTER VR_51 STOP 200 old=MASTER seq=3 reason=shutdown",
+        ]
+
+    asyncio.run(main())

@@ -65,8 +65,40 @@ ROUTER_KEYS = (
     ("preempt_delay", "preempt_delay"),
     ("auth_type", "auth_type"),
     ("auth_password", "auth_password"),
+    ("track", "track"),
+    ("notify", "notify"),
 )
 SETTING_KEYS = ("control_socket", "garp_repeat", "garp_delay")
+# the keys of a check (failover/tracking_config.py), in the order the daemon's README lists them
+CHECK_KEYS = (
+    "type",
+    "interval",
+    "timeout",
+    "rise",
+    "fall",
+    "command",
+    "user",
+    "host",
+    "port",
+    "url",
+    "expect_status",
+    "path",
+    "interface",
+)
+TRACK_KEYS = ("check", "weight")
+SYNC_GROUP_KEYS = ("name", "routers", "notify")
+
+
+def _number(value):
+    """A float that is a whole number as an int (`1`, not `1.0`, as people write it)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _present(item, keys):
+    """The mapping's keys in `keys` order, None values left out."""
+    return {k: _number(item[k]) for k in keys if item.get(k) is not None}
 
 
 def router_json(router):
@@ -78,26 +110,48 @@ def router_json(router):
             continue
         if option == "preempt_delay" and float(value).is_integer():
             value = int(value)
+        if option == "track":
+            value = [_present(t, TRACK_KEYS) for t in value]
         out[key] = value
     return out
+
+
+def checks_json(checks):
+    """The top-level `checks` object: each named check's keys, None values left out."""
+    return {name: _present(spec, CHECK_KEYS) for name, spec in (checks or {}).items()}
+
+
+def sync_groups_json(groups):
+    """The top-level `sync_groups` list, None values left out."""
+    return [_present(g, SYNC_GROUP_KEYS) for g in groups or []]
+
+
+def uses_object_form(routers, settings):
+    """Whether the document needs the object form: a setting, `checks` or `sync_groups`,
+    or a router's `track` or `notify` (keys the original failover never had)."""
+    if any(settings.get(k) is not None for k in (*SETTING_KEYS, "checks", "sync_groups")):
+        return True
+    return any(r.get(k) is not None for r in routers for k in ("track", "notify"))
 
 
 def build_config(routers, settings):
     """The daemon's JSON document.
 
-    Without settings: the original failover's format, a list of router objects, so that
-    the file also works with the original daemon. With any setting: the object form
-    `{"virtual_routers": [...], <settings>}`.
+    Without settings or health tracking: the original failover's format, a list of router
+    objects, so that the file also works with the original daemon. Otherwise the object
+    form `{"checks": {...}, "virtual_routers": [...], "sync_groups": [...], <settings>}`
+    (`checks` and `sync_groups` only when given).
     """
     body = [router_json(r) for r in routers]
-    chosen = {k: settings[k] for k in SETTING_KEYS if settings.get(k) is not None}
-    if not chosen:
+    if not uses_object_form(routers, settings):
         return body
-    for key in ("garp_delay",):
-        if key in chosen and float(chosen[key]).is_integer():
-            chosen[key] = int(chosen[key])
-    doc = {"virtual_routers": body}
-    doc.update(chosen)
+    doc = {}
+    if settings.get("checks") is not None:
+        doc["checks"] = checks_json(settings["checks"])
+    doc["virtual_routers"] = body
+    if settings.get("sync_groups") is not None:
+        doc["sync_groups"] = sync_groups_json(settings["sync_groups"])
+    doc.update(_present(settings, SETTING_KEYS))
     return doc
 
 

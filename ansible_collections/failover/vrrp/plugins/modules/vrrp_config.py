@@ -13,10 +13,14 @@ description:
   - Builds the C(vrrp-config.json) of the C(failover) VRRPv2 daemon from structured
     parameters and writes it atomically (a temporary file in the same folder, validated,
     then renamed over the old one).
-  - Without any of O(control_socket), O(garp_repeat) or O(garp_delay) the file is a list
-    of router objects, the format of the original failover, so the file also works with
-    it. With any of them, the object form (C(virtual_routers) and the settings) is
-    written.
+  - Without any of O(control_socket), O(garp_repeat), O(garp_delay), O(checks),
+    O(sync_groups), O(routers[].track) or O(routers[].notify) the file is a list of router
+    objects, the format of the original failover, so the file also works with it. With
+    any of them, the object form (C(checks), C(virtual_routers), C(sync_groups) and the
+    settings) is written.
+  - Health tracking (O(checks), O(routers[].track), O(routers[].notify), O(sync_groups))
+    is written under the daemon's own keys; what a valid check, weight or hook is, the
+    daemon's C(failover check) decides, as for every other key.
   - The new file is validated with the daemon's own C(failover check) when the daemon is
     installed (see O(failover_command)); an invalid config is never written and the
     module fails with the daemon's error messages.
@@ -76,6 +80,64 @@ options:
         description:
           - Password for O(routers[].auth_type=simple), at most 8 bytes. Never logged.
         type: str
+      track:
+        description:
+          - Checks of O(checks) weighed into the router's effective priority (the
+            daemon's C(track)).
+          - A negative weight applies while the check fails, a positive one while it is
+            healthy; V(0) (the daemon's default) puts the router in FAULT while the check
+            fails. The effective priority is clamped to 1-254; an owner (255) never moves.
+          - P(failover.vrrp.vrrp_host_routers#filter) (used by the failover.vrrp.daemon
+            role) fails when a negative weight cannot bring the master below the next
+            backup's priority, so a failing check would never move the addresses.
+        type: list
+        elements: dict
+        suboptions:
+          check:
+            description: Name of a check of O(checks).
+            type: str
+            required: true
+          weight:
+            description: -254 to 254; V(0) or unset means a failure is FAULT.
+            type: int
+      notify:
+        description:
+          - A hook told of each state change of the router, an argv list from an absolute
+            path (never a shell); the daemon appends keepalived's four arguments and sets
+            C(FAILOVER_*) environment variables, and runs one hook at a time, in event
+            order.
+        type: list
+        elements: str
+  checks:
+    description:
+      - The health checks routers track, by name (the daemon's top-level C(checks)); each
+        value is a mapping of the daemon's keys, converted to their types here and
+        validated by C(failover check).
+      - C(type) (V(exec), V(tcp), V(http), V(file) or V(interface)) is required; then,
+        as the kind needs them, C(interval), C(timeout) (seconds), C(rise), C(fall),
+        C(command) (argv list), C(user), C(host), C(port), C(url), C(expect_status)
+        (V([lowest, highest])), C(path) and C(interface). See the daemon's README,
+        "Health checks and FAULT".
+      - Unknown keys are errors.
+    type: dict
+  sync_groups:
+    description: Routers that change state together (the daemon's C(sync_groups)).
+    type: list
+    elements: dict
+    suboptions:
+      name:
+        description: Name of the group.
+        type: str
+        required: true
+      routers:
+        description: Names of the routers of O(routers) in the group (two or more).
+        type: list
+        elements: str
+        required: true
+      notify:
+        description: A hook told of the group's state changes, an argv list as O(routers[].notify).
+        type: list
+        elements: str
   control_socket:
     description: Path of the daemon's control socket (object form).
     type: str
@@ -149,6 +211,32 @@ EXAMPLES = r"""
         interface: eth0
         addresses: [192.0.2.254/24]
   register: cfg
+
+- name: A firewall pair guarding its web service, both sides moving together
+  failover.vrrp.vrrp_config:
+    failover_command: /opt/failover/bin/failover
+    checks:
+      web: {type: http, url: "http://192.0.2.11:8080/healthz", interval: 1, rise: 2, fall: 2}
+      uplink: {type: interface, interface: eth1}
+    routers:
+      - name: inside
+        vrid: 51
+        interface: eth0
+        addresses: [192.0.2.100/24]
+        priority: 150
+        track:
+          - {check: web, weight: -100}
+          - {check: uplink, weight: 0}
+        notify: [/usr/local/bin/vrrp-event, --site, a]
+      - name: outside
+        vrid: 52
+        interface: eth1
+        addresses: [198.51.100.1/24]
+        priority: 150
+    sync_groups:
+      - name: fw
+        routers: [inside, outside]
+        notify: [/usr/local/bin/vrrp-event]
 """
 
 RETURN = r"""
@@ -163,13 +251,30 @@ config:
   type: raw
   sample:
     - {"name": "VR_1", "vrid": 51, "interface_name": "eth0", "ip_addresses": ["192.0.2.254/24"]}
+  contains:
+    checks:
+      description: The named checks (object form, when O(checks) is given).
+      returned: when O(checks) is given
+      type: dict
+      sample: {"web": {"type": "http", "url": "http://192.0.2.11:8080/healthz", "interval": 1}}
+    virtual_routers:
+      description: The routers, with C(track) and C(notify) when given (object form).
+      returned: in the object form
+      type: list
+      elements: dict
+    sync_groups:
+      description: The sync groups (object form, when O(sync_groups) is given).
+      returned: when O(sync_groups) is given
+      type: list
+      elements: dict
+      sample: [{"name": "fw", "routers": ["inside", "outside"]}]
 validated:
   description: Whether C(failover check) validated the content.
   returned: always
   type: bool
   sample: true
 check_output:
-  description: What C(failover check) printed, one line per router.
+  description: What C(failover check) printed, one line per router, check and sync group.
   returned: when validated
   type: list
   elements: str
@@ -188,7 +293,9 @@ import os
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.common.text.converters import to_bytes, to_native
+from ansible.module_utils.errors import UnsupportedError
 
 from ansible_collections.failover.vrrp.plugins.module_utils.failover import (
     build_config,
@@ -209,6 +316,33 @@ ROUTER_SPEC = dict(
     preempt_delay=dict(type="float"),
     auth_type=dict(type="str", choices=["none", "simple"]),
     auth_password=dict(type="str", no_log=True),
+    track=dict(
+        type="list",
+        elements="dict",
+        options=dict(check=dict(type="str", required=True), weight=dict(type="int")),
+    ),
+    notify=dict(type="list", elements="str"),
+)
+SYNC_GROUP_SPEC = dict(
+    name=dict(type="str", required=True),
+    routers=dict(type="list", elements="str", required=True),
+    notify=dict(type="list", elements="str"),
+)
+# One named check of O(checks): types only; what a valid check is, `failover check` says.
+CHECK_SPEC = dict(
+    type=dict(type="str", required=True),
+    interval=dict(type="float"),
+    timeout=dict(type="float"),
+    rise=dict(type="int"),
+    fall=dict(type="int"),
+    command=dict(type="list", elements="str"),
+    user=dict(type="str"),
+    host=dict(type="str"),
+    port=dict(type="int"),
+    url=dict(type="str"),
+    expect_status=dict(type="list", elements="int"),
+    path=dict(type="str"),
+    interface=dict(type="str"),
 )
 
 
@@ -224,6 +358,26 @@ def read_current(path):
         return text, json.loads(text)
     except ValueError:
         return text, None
+
+
+def typed_checks(module, checks):
+    """O(checks) with each check's values converted to their types (an argument spec
+    cannot describe a mapping of named entries); every problem at once."""
+    if checks is None:
+        return None
+    out, problems = {}, []
+    for name, spec in checks.items():
+        if not isinstance(spec, dict):
+            problems.append(f"checks.{name}: must be a mapping of the check's keys")
+            continue
+        result = ArgumentSpecValidator(CHECK_SPEC).validate(spec)
+        for err in result.errors:
+            what = "unknown key " if isinstance(err, UnsupportedError) else ""
+            problems.append(f"checks.{name}: {what}{to_native(err)}")
+        out[name] = result.validated_parameters
+    if problems:
+        module.fail_json(msg="invalid checks:\n" + "\n".join(problems))
+    return out
 
 
 def validate(module, command, content, directory):
@@ -252,6 +406,8 @@ def main():
             control_socket=dict(type="str"),
             garp_repeat=dict(type="int"),
             garp_delay=dict(type="float"),
+            checks=dict(type="dict"),
+            sync_groups=dict(type="list", elements="dict", options=SYNC_GROUP_SPEC),
             validate=dict(type="bool", default=True),
             failover_command=dict(type="path"),
             backup=dict(type="bool", default=False),
@@ -264,7 +420,7 @@ def main():
     if not p["routers"]:
         module.fail_json(msg="routers must list at least one virtual router")
 
-    desired = build_config(p["routers"], p)
+    desired = build_config(p["routers"], dict(p, checks=typed_checks(module, p["checks"])))
     content = render(desired)
     old_text, old_doc = read_current(path)
     changed = old_doc != desired

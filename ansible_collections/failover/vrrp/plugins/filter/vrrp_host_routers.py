@@ -21,6 +21,11 @@ description:
   - Overrides name a router by its C(name), or when it has none by the daemon's default
     name C(VR_<vrid>_<interface>); a router without a name is left without one, so the
     daemon names it.
+  - C(track) and C(notify) are passed on as given. Since this filter sees every peer's
+    priority, it fails, naming the router, the check and the weight needed, when a
+    tracked check's negative weight cannot bring the master below the next backup's
+    priority (P(failover.vrrp.vrrp_track_weights#filter) has the rules), so such a group
+    fails before any host is touched.
 positional: _input, host, peers
 options:
   _input:
@@ -53,6 +58,13 @@ options:
     description: Difference between two neighbouring peers.
     type: int
     default: 10
+  checks:
+    description:
+      - The named checks the routers track (O(failover.vrrp.vrrp_config#module:checks)),
+        so that C(file) checks, whose weight is scaled by the file's number, are left out
+        of the weight check.
+    type: dict
+    default: {}
 """
 
 EXAMPLES = r"""
@@ -77,6 +89,7 @@ from collections.abc import Mapping, Sequence
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.failover.vrrp.plugins.filter.vrrp_priorities import vrrp_priorities
+from ansible_collections.failover.vrrp.plugins.filter.vrrp_track_weights import weight_problems
 
 
 def default_name(router):
@@ -85,7 +98,9 @@ def default_name(router):
     return f"VR_{router.get('vrid')}_{interface}"
 
 
-def vrrp_host_routers(routers, host, peers, priorities=None, overrides=None, top=200, step=10):
+def vrrp_host_routers(
+    routers, host, peers, priorities=None, overrides=None, top=200, step=10, checks=None
+):
     if isinstance(routers, (str, bytes)) or not isinstance(routers, Sequence):
         raise AnsibleFilterError("vrrp_host_routers: input must be a list of routers")
     if host not in peers:
@@ -94,20 +109,26 @@ def vrrp_host_routers(routers, host, peers, priorities=None, overrides=None, top
         )
     priorities = priorities or {}
     overrides = overrides or {}
-    out = []
+    out, problems = [], []
     for given in routers:
         if not isinstance(given, Mapping):
             raise AnsibleFilterError(f"vrrp_host_routers: a router must be a mapping: {given!r}")
         router = {k: v for k, v in given.items() if k != "priority_rotate"}
+        name = router.get("name") or default_name(router)
         if router.get("priority") is None:
-            name = router.get("name") or default_name(router)
             chosen = {
                 peer: (overrides.get(peer) or {}).get(name, priorities.get(peer)) for peer in peers
             }
-            router["priority"] = vrrp_priorities(
+            group = vrrp_priorities(
                 peers, chosen, top=top, step=step, rotate=given.get("priority_rotate") or 0
-            )[host]
+            )
+            router["priority"] = group[host]
+        else:
+            group = dict.fromkeys(peers, router["priority"])
+        problems += weight_problems(name, router.get("track") or [], group, checks)
         out.append(router)
+    if problems:
+        raise AnsibleFilterError("vrrp_host_routers: " + "; ".join(problems))
     return out
 
 

@@ -1,8 +1,9 @@
-"""The `failover` command line: run, check, status, reload, teardown, supervise, lab.
+"""The `failover` command line: run, check, status, events, reload, teardown, supervise, lab.
 
 Exit codes: `run` as documented in `failover.daemon.errors` (0 clean stop, 3 bad config,
 4 interface problem, 5 already running, 6 socket refused); `check` 0 valid, 1 invalid;
-`status` 0, or 1 when no daemon answers; `reload` 0 applied, 1 refused (invalid config,
+`status` 0, or 1 when no daemon answers; `events` 0 when the daemon stops, 1 when no daemon
+answers, 130 on Ctrl-C; `reload` 0 applied, 1 refused (invalid config,
 missing interface: nothing changed), 6 no daemon answers on the control socket;
 `teardown` 0, 3 bad config, 5 a daemon is still running (stop it: it removes its own
 VIPs), 6 netlink refused (not root); `supervise` 0 done, 1 failed (start: no answer, the
@@ -168,6 +169,22 @@ def cmd_reload(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_events(args: argparse.Namespace) -> int:
+    """Follow the running daemon's events, one line each, until it stops or Ctrl-C."""
+    from failover import control
+
+    try:
+        for event in control.follow(control_path(args)):
+            line = json.dumps(event) if args.json else control.format_event(event)
+            print(line, flush=True)
+    except control.ControlError as err:
+        print(f"failover: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
 def cmd_teardown(args: argparse.Namespace) -> int:
     """Remove the configured VIPs from their interfaces (after a crash)."""
     import asyncio
@@ -240,6 +257,17 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--config", default=str(DEFAULT_CONFIG_PATH), help=config_help)
     status.add_argument("--json", action="store_true", help="print the reply as JSON")
     status.set_defaults(func=cmd_status)
+
+    events = sub.add_parser(
+        "events",
+        help="follow the running daemon's events (state, priority, check, reload changes)",
+        description="One line per event as it happens; with --json one JSON object per "
+        "line, each with a `seq` number from one counter, so a gap means missed events.",
+    )
+    events.add_argument("--control-socket", metavar="PATH", help=socket_help)
+    events.add_argument("--config", default=str(DEFAULT_CONFIG_PATH), help=config_help)
+    events.add_argument("--json", action="store_true", help="print each event as JSON")
+    events.set_defaults(func=cmd_events)
 
     reload = sub.add_parser(
         "reload",

@@ -20,9 +20,10 @@ import json
 import os
 import socket
 import stat
-from collections.abc import Awaitable, Callable, Mapping
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, TypedDict
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypedDict, runtime_checkable
 
 if TYPE_CHECKING:  # asyncio only loads with the server: clients (`failover check`) stay light
     import asyncio
@@ -31,6 +32,7 @@ Json = dict[str, Any]
 
 STATUS = "status"  # the commands the daemon serves
 RELOAD = "reload"
+EVENTS = "events"  # a stream: {"ok": true} then one EventMessage per line
 MAX_REQUEST = 64 * 1024
 CLIENT_TIMEOUT = 5.0
 RELOAD_TIMEOUT = 30.0  # a reload opens interfaces and reads netlink before it answers
@@ -121,9 +123,43 @@ class ErrorReply(_Refusal, total=False):
     errors: list[str]
 
 
+class _EventBase(TypedDict):
+    seq: int  # one counter for every event (and the notify hooks' FAILOVER_SEQ)
+    time: float  # wall clock, seconds since the epoch
+    kind: Literal["state", "priority", "check", "reload"]
+
+
+class EventMessage(_EventBase, total=False):
+    """One line of the event stream; the keys present depend on `kind`."""
+
+    router: str  # state, priority
+    vrid: int
+    interface: str
+    old: str | int  # state: the old state; priority: the old effective priority
+    new: str | int
+    reason: str  # state
+    priority: int  # state: the effective priority
+    check: str  # priority: the check that moved it; check: its name
+    status: str  # check: healthy, failing, unknown
+    detail: str | None  # check: its last result
+    config: str  # reload: the file applied
+    added: list[str]  # reload
+    removed: list[str]
+    changed: list[str]
+
+
 Reply = StatusReply | ReloadReply | ErrorReply
-# A handler answers at once, or (like `reload`, which waits for netlink) asynchronously.
-Handler = Callable[[Json], Reply | Awaitable[Reply]]
+@runtime_checkable
+class Stream(Protocol):
+    """Messages for a client until either side ends it (`events`)."""
+
+    def __aiter__(self) -> AsyncIterator[EventMessage]: ...
+    async def aclose(self) -> None: ...
+
+
+# A handler answers at once, or (like `reload`, which waits for netlink) asynchronously,
+# or (like `events`) with a stream: {"ok": true}, then each message as it comes.
+Handler = Callable[[Json], Reply | Awaitable[Reply] | Stream]
 
 
 def error_reply(error: str, errors: list[str] | None = None) -> ErrorReply:
@@ -184,6 +220,34 @@ def request(path: str, payload: Json, timeout: float = CLIENT_TIMEOUT) -> Json:
     return reply
 
 
+def follow(path: str, timeout: float = CLIENT_TIMEOUT) -> Iterator[Json]:
+    """The daemon's event stream (`failover events`): every event from the return of
+    this call, one at a time, until the daemon closes it; ControlError if it cannot
+    start. Iterating blocks between events."""
+    try:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(timeout)
+        sock.connect(path)
+        sock.sendall(json.dumps({"command": EVENTS}).encode() + b"\n")
+        lines = sock.makefile("rb")
+        first = json.loads(lines.readline() or b"null")
+    except (OSError, ValueError) as err:
+        raise ControlError(f"{path}: cannot follow events: {err}") from None
+    if not isinstance(first, dict) or not first.get("ok"):
+        error = first.get("error") if isinstance(first, dict) else first
+        raise ControlError(f"{path}: the daemon refused: {error}")
+    sock.settimeout(None)
+    return _messages(sock, lines)
+
+
+def _messages(sock: socket.socket, lines: Any) -> Iterator[Json]:
+    with sock, lines:
+        for line in lines:
+            message = json.loads(line)
+            if isinstance(message, dict):
+                yield message
+
+
 def probe(path: str) -> tuple[bool, int | None]:
     """Is a daemon listening at `path`? And its pid, if it answers."""
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
@@ -235,6 +299,7 @@ class ControlServer:
         self._inode = os.stat(self.path).st_ino
         self._handlers = handlers
         self._server: asyncio.Server | None = None
+        self._streams: set[asyncio.StreamWriter] = set()  # closed with the server
 
     async def start(self) -> None:
         import asyncio
@@ -244,6 +309,8 @@ class ControlServer:
         )
 
     async def close(self) -> None:
+        for writer in list(self._streams):  # followers see the stream end (EOF)
+            writer.close()
         if self._server is not None:
             self._server.close()
         else:
@@ -253,7 +320,7 @@ class ControlServer:
             if os.stat(self.path).st_ino == self._inode:
                 os.unlink(self.path)
 
-    def answer(self, line: bytes) -> Reply | Awaitable[Reply]:
+    def answer(self, line: bytes) -> Reply | Awaitable[Reply] | Stream:
         """The reply to one request line (awaitable if its handler is asynchronous)."""
         try:
             req = json.loads(line)
@@ -271,6 +338,9 @@ class ControlServer:
         try:
             while line := await reader.readline():
                 reply = self.answer(line)
+                if isinstance(reply, Stream):
+                    await self._stream(reply, reader, writer)
+                    return
                 if inspect.isawaitable(reply):
                     reply = await reply
                 writer.write(json.dumps(reply).encode() + b"\n")
@@ -279,6 +349,34 @@ class ControlServer:
             pass  # over-long line or the client went away
         finally:
             writer.close()
+
+    async def _stream(
+        self,
+        messages: Stream,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+    ) -> None:
+        """{"ok": true}, then every message, until the client goes away."""
+        import asyncio
+
+        async def send() -> None:
+            writer.write(json.dumps({"ok": True}).encode() + b"\n")
+            await writer.drain()
+            async for message in messages:
+                writer.write(json.dumps(message).encode() + b"\n")
+                await writer.drain()
+
+        sending = asyncio.ensure_future(send())
+        gone = asyncio.ensure_future(reader.read())  # EOF: the client left, or close()
+        self._streams.add(writer)
+        try:
+            await asyncio.wait([sending, gone], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            self._streams.discard(writer)
+            for task in (sending, gone):
+                task.cancel()
+            await asyncio.gather(sending, gone, return_exceptions=True)  # a client gone
+            await messages.aclose()
 
 
 # -- presentation for `failover status` ---------------------------------------------------
@@ -342,6 +440,27 @@ def format_status(reply: Mapping[str, Any]) -> str:
         if i.get("drops"):
             lines.append(f"{i['name']}: drops for no configured router: {format_drops(i['drops'])}")
     return "\n".join(lines)
+
+
+def format_event(e: Mapping[str, Any]) -> str:
+    """One event for humans: `12:00:01.123 #5 VR_1 vrid=51 eth0 BACKUP -> MASTER (...)`."""
+    when = float(e["time"])
+    stamp = time.strftime("%H:%M:%S", time.localtime(when)) + f".{int(when % 1 * 1000):03d}"
+    who = f"{e.get('router')} vrid={e.get('vrid')} {e.get('interface')}"
+    match e.get("kind"):
+        case "state":
+            what = f"{who} {e['old']} -> {e['new']} ({e['reason']}) priority {e['priority']}"
+        case "priority":
+            what = f"{who} priority {e['old']} -> {e['new']} (check {e['check']})"
+        case "check":
+            what = f"check {e['check']}: {e['status']} ({e.get('detail')})"
+        case "reload":
+            kinds = [k for k in ("added", "removed", "changed") if e.get(k)]
+            changes = ", ".join(f"{k} {' '.join(e[k])}" for k in kinds)
+            what = f"reload of {e['config']}" + (f": {changes}" if changes else ": no change")
+        case _:
+            what = json.dumps(e)
+    return f"{stamp} #{e['seq']} {what}"
 
 
 def format_priority(router: Mapping[str, Any]) -> str:

@@ -9,15 +9,15 @@ address changes and gratuitous ARPs go to the address worker's ordered queue.
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
 from collections.abc import Sequence
 from functools import partial
 
 from failover.daemon.addresses import AddressWorker
+from failover.daemon.events import EventBus
 from failover.daemon.hooks import HookEvent, HookQueue
 from failover.daemon.model import Interface, Model, Router
-from failover.daemon.tracker import Tracker
+from failover.daemon.tracker import STATUS_WORDS, Tracker
 from failover.protocol.packet import DropReason, encode
 from failover.protocol.receive import Rejected, validate
 from failover.protocol.router import (
@@ -41,14 +41,18 @@ class RouterLoop:
     """Feeds every input of the routers into their cores and carries out the actions."""
 
     def __init__(
-        self, loop: asyncio.AbstractEventLoop, addresses: AddressWorker, model: Model
+        self,
+        loop: asyncio.AbstractEventLoop,
+        addresses: AddressWorker,
+        model: Model,
+        bus: EventBus,
     ) -> None:
         self.loop = loop
         self.addresses = addresses
         self.model = model
+        self.bus = bus
         self.tracker = Tracker(self.check_changed)
         self._limiter = RateLimiter()
-        self._seq = itertools.count(1)  # events, in the order they happen
         self._closing: set[asyncio.Task[None]] = set()  # hooks finishing their queue
 
     # -- wiring -----------------------------------------------------------------------
@@ -109,10 +113,22 @@ class RouterLoop:
 
     def check_changed(self, name: str, now: float) -> None:
         """A check's status changed: the routers tracking it weigh it again."""
+        check = self.tracker.checks[name]
+        self.bus.publish(
+            "check",
+            check=name,
+            status=STATUS_WORDS[check.status.healthy],
+            detail=None if check.last is None else check.last.detail,
+        )
         statuses = self.tracker.statuses()
         for r in self.model.routers:
             if any(t.check == name for t in r.core.config.track):
+                before = r.core.priority
                 self.feed(r, r.core.track(now, statuses))
+                if r.core.priority != before:
+                    self.bus.publish(
+                        "priority", **_names(r), old=before, new=r.core.priority, check=name
+                    )
 
     def link_changed(self, iface: Interface, running: bool, deleted: bool = False) -> None:
         """Link down: its routers go to FAULT (masters remove VIPs); up: out of FAULT."""
@@ -151,7 +167,11 @@ class RouterLoop:
             match action:
                 case StateChanged(old, new, reason):
                     log.info("%s %s -> %s (%s)", r.label, old.value, new.value, reason)
-                    self._notify(r, old, new, reason)
+                    event = self.bus.publish(
+                        "state", **_names(r), old=old.value, new=new.value, reason=reason,
+                        priority=r.core.priority,
+                    )  # fmt: skip
+                    self._notify(r, old, new, reason, event["seq"])
                 case SendAdvert(priority):
                     self._send(r, priority)
                 case AddAddresses(addresses):
@@ -162,16 +182,15 @@ class RouterLoop:
                     self.addresses.announce(r, ips)
 
     # -- notify hooks -------------------------------------------------------------------
-    def _notify(self, r: Router, old: State, new: State, reason: str) -> None:
+    def _notify(self, r: Router, old: State, new: State, reason: str, seq: int) -> None:
         """Queue the change for the router's hook (keepalived's states: INITIALIZE at
         shutdown is STOP)."""
         if r.hook is None:
             return
         state = "STOP" if new is State.INITIALIZE else new.value
         event = HookEvent(
-            "ROUTER", r.core.config.name, state, old.value, r.core.priority, reason,
-            next(self._seq),
-        )  # fmt: skip
+            "ROUTER", r.core.config.name, state, old.value, r.core.priority, reason, seq
+        )
         r.hook.submit(event)
 
     def set_hook(self, r: Router, argv: Sequence[str]) -> None:
@@ -204,3 +223,9 @@ class RouterLoop:
                 log.warning("%s: sending advert failed: %s%s", r.label, err, more)
             return
         r.adverts_sent += 1
+
+
+def _names(r: Router) -> dict[str, str | int]:
+    """Who an event is about: the router's name, VRID and interface."""
+    c = r.core.config
+    return {"router": c.name, "vrid": c.vrid, "interface": c.interface}

@@ -24,11 +24,13 @@ from typing import Any
 
 from failover.config import Config, ConfigError, load
 from failover.control import (
+    EVENTS,
     RELOAD,
     STATUS,
     AlreadyRunning,
     ControlServer,
     ErrorReply,
+    Handler,
     Json,
     ReloadReply,
     StatusReply,
@@ -37,6 +39,7 @@ from failover.control import (
 )
 from failover.daemon.addresses import AddressWorker
 from failover.daemon.errors import ExitCode, ReloadRefused, StartupError
+from failover.daemon.events import EventBus, Follower
 from failover.daemon.kernel import Kernel, system_kernel
 from failover.daemon.loop import RouterLoop
 from failover.daemon.model import Model
@@ -68,6 +71,7 @@ class Daemon:
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
         self.ready = asyncio.Event()  # set once started and answering on the control socket
+        self.bus = EventBus()
         self._exit = ExitCode.OK
         self._lock = asyncio.Lock()  # one start-up or reload at a time
         self._tasks: set[asyncio.Task[ReloadReply | ErrorReply]] = set()
@@ -79,13 +83,16 @@ class Daemon:
     async def run(self) -> ExitCode:
         """Start, serve until SIGTERM/SIGINT (or a fatal error), stop; the exit code."""
         async with AsyncExitStack() as stack:
-            control = ControlServer(
-                self._bind_control(), {STATUS: self.status, RELOAD: self.reload_request}
-            )
+            handlers: dict[str, Handler] = {
+                STATUS: self.status,
+                RELOAD: self.reload_request,
+                EVENTS: self.events,
+            }
+            control = ControlServer(self._bind_control(), handlers)
             stack.push_async_callback(control.close)
             self.kernel = await stack.enter_async_context(self._kernel_factory())
             self.addresses = AddressWorker(self.kernel.netlink, self._loop)
-            self.routers = RouterLoop(self._loop, self.addresses, self.model)
+            self.routers = RouterLoop(self._loop, self.addresses, self.model, self.bus)
             stack.callback(self.model.close)
             self._spawn(self.addresses.run(), stack)
             stack.push_async_callback(self._shutdown)
@@ -238,6 +245,13 @@ class Daemon:
         diff = await reload(
             self.kernel, self.model, new, self.routers, self.addresses, "reload", abort
         )
+        self.bus.publish(
+            "reload",
+            config=path,
+            added=[rc.name for rc in diff.added],
+            removed=[rc.name for rc in diff.removed],
+            changed=[new_rc.name for _, new_rc in diff.changed],
+        )
         log.info(
             "reload of %s done: %d added, %d removed, %d changed, %d unchanged",
             path,
@@ -257,6 +271,10 @@ class Daemon:
         }
 
     # -- control --------------------------------------------------------------------------
+    def events(self, _request: Json) -> Follower:
+        """The control request `events`: the live event stream."""
+        return self.bus.follow()
+
     def status(self, _request: Json) -> StatusReply:
         now = self._loop.time()
         return {

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from failover.control import StatusReply, format_status
+from failover import control
+from failover.control import EventMessage, StatusReply, format_status
 from failover.protocol.router import State
 from failover.runtime.netlink import LinkEvent
 from tests.control_replies import problems
@@ -123,5 +124,33 @@ def test_a_routers_notify_hook_hears_every_change_in_order(tmp_path: Path) -> No
             "ROUTER VR_51 MASTER 200 old=BACKUP seq=2 reason=master down timer expired",
             "ROUTER VR_51 STOP 200 old=MASTER seq=3 reason=shutdown",
         ]
+
+    asyncio.run(main())
+
+
+def test_events_are_streamed_in_order_with_the_hooks_sequence_numbers(tmp_path: Path) -> None:
+    out = tmp_path / "seqs"
+    hook = tmp_path / "hook"
+    hook.write_text(f'#!/bin/sh\necho "$FAILOVER_SEQ $FAILOVER_STATE" >> {out}\n')
+    hook.chmod(0o755)
+
+    async def main() -> None:
+        async with Harness(tmp_path, [router(51, 200, notify=[str(hook)])]) as h:
+            stream = await asyncio.to_thread(control.follow, str(h.control))  # subscribed
+            h.master(51)
+            event = await asyncio.to_thread(next, stream)
+            assert event["kind"] == "state" and (event["old"], event["new"]) == ("BACKUP", "MASTER")
+            assert problems(EventMessage, event) == []
+            h.write(router(51, 210, notify=[str(hook)]))
+            await h.d.reload()
+            reload = await asyncio.to_thread(next, stream)
+            assert reload["kind"] == "reload" and reload["changed"] == ["VR_51"]
+            assert reload["seq"] == event["seq"] + 1
+            assert "VR_51 vrid=51 eth0 BACKUP -> MASTER" in control.format_event(event)
+            await until(lambda: out.exists() and len(out.read_text().splitlines()) >= 2)
+            assert f"{event['seq']} MASTER" in out.read_text().splitlines()
+            await h.stop()  # the stream ends with the daemon (`failover events` exits 0)
+            rest = await asyncio.wait_for(asyncio.to_thread(list, stream), 10)
+            assert all(e["kind"] == "state" for e in rest)  # the shutdown's, if any
 
     asyncio.run(main())

@@ -211,3 +211,17 @@ def test_track_or_notify_alone_make_the_object_form():
         "virtual_routers": [dict(written, track=[{"check": "c"}])]
     }
     assert build_config([plain], {"checks": {}}) == {"checks": {}, "virtual_routers": [written]}
+
+
+def test_the_keys_are_the_daemons():
+    """The module knows the daemon's key names (it must, to type them), not its rules:
+    the names follow the daemon's loader."""
+    tracking_config = pytest.importorskip("failover.tracking_config")
+    from ansible_collections.failover.vrrp.plugins.module_utils import failover as utils
+
+    daemon_checks = {str(k) for s in tracking_config.CHECK_SCHEMAS.values() for k in s.schema}
+    assert set(utils.CHECK_KEYS) == set(vrrp_config.CHECK_SPEC) == daemon_checks
+    daemon_groups = {str(k) for k in tracking_config.SYNC_GROUP_SCHEMA.schema}
+    assert set(utils.SYNC_GROUP_KEYS) == set(vrrp_config.SYNC_GROUP_SPEC) == daemon_groups
+    assert {str(k) for k in tracking_config.ROUTER_KEYS} <= set(vrrp_config.ROUTER_SPEC)
+    assert set(utils.TRACK_KEYS) == set(vrrp_config.ROUTER_SPEC["track"]["options"])

@@ -133,6 +133,7 @@ class EventMessage(_EventBase, total=False):
     """One line of the event stream; the keys present depend on `kind`."""
 
     router: str  # state, priority
+    group: str  # state of a sync group (instead of router, vrid, interface)
     vrid: int
     interface: str
     old: str | int  # state: the old state; priority: the old effective priority

@@ -16,7 +16,7 @@ from functools import partial
 from failover.daemon.addresses import AddressWorker
 from failover.daemon.events import EventBus
 from failover.daemon.hooks import HookEvent, HookQueue
-from failover.daemon.model import Interface, Model, Router
+from failover.daemon.model import Group, Interface, Model, Router
 from failover.daemon.tracker import STATUS_WORDS, Tracker
 from failover.protocol.packet import DropReason, encode
 from failover.protocol.receive import Rejected, validate
@@ -29,6 +29,7 @@ from failover.protocol.router import (
     State,
     StateChanged,
 )
+from failover.protocol.syncgroup import Settlement
 from failover.ratelimit import RateLimiter
 
 log = logging.getLogger("failover")
@@ -79,6 +80,32 @@ class RouterLoop:
     def feed(self, r: Router, actions: list[Action]) -> None:
         self.execute(r, actions)
         self._arm(r)
+        group = self.model.groups.get(r.core.sync_group or "")
+        if group is not None:
+            self.settled(group, group.core.settle(self.loop.time()))
+
+    def settled(self, group: Group, settlement: Settlement) -> None:
+        """Carry out what a sync group decided (docs/sync-groups.md) and report its change."""
+        by_core = self.model.by_core()
+        for core, actions in settlement.actions.items():
+            r = by_core.get(core)
+            if r is not None:
+                self.execute(r, actions)
+                self._arm(r)
+        change = settlement.change
+        if change is None:
+            return
+        name = group.config.name
+        log.info("sync group %s %s -> %s (%s)", name, change.old.value, change.new.value,
+                 change.reason)  # fmt: skip
+        event = self.bus.publish(
+            "state", group=name, old=change.old.value, new=change.new.value, reason=change.reason
+        )
+        if group.hook is not None:
+            state = "STOP" if change.new is State.INITIALIZE else change.new.value
+            group.hook.submit(
+                HookEvent("GROUP", name, state, change.old.value, 0, change.reason, event["seq"])
+            )
 
     def _arm(self, r: Router) -> None:
         """One timer per router, at the core's next deadline."""
@@ -193,20 +220,21 @@ class RouterLoop:
         )
         r.hook.submit(event)
 
-    def set_hook(self, r: Router, argv: Sequence[str]) -> None:
-        """The router's hook from now on (none if empty); the old one finishes its queue."""
+    def set_hook(self, r: Router | Group, argv: Sequence[str]) -> None:
+        """A router's or group's hook from now on (none if empty); the old one finishes."""
         old, r.hook = r.hook, None
         if old is not None:
             task = self.loop.create_task(old.close(HOOK_TIMEOUT))
             self._closing.add(task)
             task.add_done_callback(self._closing.discard)
         if argv:
-            r.hook = HookQueue(argv, HOOK_TIMEOUT, r.core.config.name)
+            name = r.core.config.name if isinstance(r, Router) else f"group {r.config.name}"
+            r.hook = HookQueue(argv, HOOK_TIMEOUT, name)
 
-    async def close_hooks(self, routers: Sequence[Router]) -> None:
+    async def close_hooks(self, owners: Sequence[Router | Group]) -> None:
         """At shutdown: every hook finishes its queue (STOP events included), bounded."""
-        for r in routers:
-            self.set_hook(r, ())
+        for owner in owners:
+            self.set_hook(owner, ())
         if self._closing:
             await asyncio.wait(list(self._closing))
 

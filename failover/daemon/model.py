@@ -16,7 +16,8 @@ from failover.daemon.kernel import ArpPort, PacketPort
 from failover.daemon.tracker import STATUS_WORDS, Check
 from failover.protocol.receive import ReceivePolicy
 from failover.protocol.router import VirtualRouter
-from failover.protocol.settings import Track
+from failover.protocol.settings import SyncGroupConfig, Track
+from failover.protocol.syncgroup import SyncGroup
 from failover.protocol.tracking import is_fault
 
 
@@ -171,15 +172,28 @@ def _track_status(track: Track, added: int, check: Check | None, now: float) -> 
 
 
 @dataclass(eq=False)
+class Group:
+    """A running sync group: its core (protocol/syncgroup.py), settings and hook."""
+
+    core: SyncGroup
+    config: SyncGroupConfig
+    hook: HookQueue | None = None
+
+
+@dataclass(eq=False)
 class Model:
     """What runs now: the applied config, its interfaces and routers (in config order)."""
 
     config: Config = field(default_factory=lambda: Config(()))
     interfaces: dict[str, Interface] = field(default_factory=dict)
     routers: list[Router] = field(default_factory=list)
+    groups: dict[str, Group] = field(default_factory=dict)  # sync groups by name
 
     def by_key(self) -> dict[tuple[str, int], Router]:
         return {r.core.config.key: r for r in self.routers}
+
+    def by_core(self) -> dict[VirtualRouter, Router]:
+        return {r.core: r for r in self.routers}
 
     def close(self) -> None:
         """Cancel every router's timers and close every interface."""

@@ -23,9 +23,10 @@ from failover.daemon.addresses import AddressWorker
 from failover.daemon.errors import ExitCode, ReloadRefused
 from failover.daemon.kernel import AddressTable, Kernel
 from failover.daemon.loop import RouterLoop
-from failover.daemon.model import Interface, Model, Router
+from failover.daemon.model import Group, Interface, Model, Router
 from failover.protocol.router import VirtualRouter
 from failover.protocol.settings import RouterConfig
+from failover.protocol.syncgroup import Settlement, SyncGroup
 from failover.runtime.netlink import InterfaceAddress, InterfaceError, primary_address
 
 log = logging.getLogger("failover")
@@ -240,6 +241,7 @@ def apply(
     # Owners first: their real addresses are protected before anyone clears left-overs.
     for r in sorted(added, key=lambda r: r.core.config.priority != 255):
         addresses.clear_ground(r, prepared.present[r.iface.name])
+    _apply_groups(model, new, routers, now)
     for r in added:
         rc = r.core.config
         routers.set_hook(r, rc.notify)
@@ -258,18 +260,41 @@ def apply(
     model.routers.sort(key=lambda r: order[r.core.config.key])
 
 
+def _apply_groups(model: Model, new: Config, routers: RouterLoop, now: float) -> None:
+    """Sync groups as `new` has them (docs/sync-groups.md): a removed group dissolves,
+    members come and go with `add`/`remove`, a new group forms over its routers (added
+    ones before they start, so they follow the group at once)."""
+    by_name = {r.core.config.name: r for r in model.routers}
+    wanted = {g.name: g for g in new.sync_groups}
+    for name in [n for n in model.groups if n not in wanted]:
+        group = model.groups.pop(name)
+        moved = group.core.dissolve(now)
+        routers.settled(group, Settlement(moved))
+        routers.set_hook(group, ())
+    for name, config in wanted.items():
+        members = [by_name[m] for m in config.routers]
+        running = model.groups.get(name)
+        if running is None:
+            group = Group(SyncGroup(name, [r.core for r in members]), config)
+            model.groups[name] = group
+            routers.set_hook(group, config.notify)
+            continue
+        for core in [c for c in running.core.members if c not in {r.core for r in members}]:
+            routers.settled(running, running.core.remove(core, now))
+        for r in members:
+            if r.core not in running.core.members:
+                routers.settled(running, running.core.add(r.core, now))
+        if running.config.notify != config.notify:
+            routers.set_hook(running, config.notify)
+        running.config = config
+
+
 def _add_router(model: Model, rc: RouterConfig) -> Router:
     iface = model.interfaces[rc.interface]
     r = Router(VirtualRouter(rc, iface.primary), iface)
     iface.routers[rc.vrid] = r
     model.routers.append(r)
     return r
-
-
-def not_run_yet(config: Config) -> list[str]:
-    """What the loader accepts but this daemon does not run yet (it refuses the config
-    rather than ignore a health check or a hook silently)."""
-    return [f"sync group {g.name}" for g in config.sync_groups]
 
 
 async def reload(
@@ -286,9 +311,6 @@ async def reload(
     `abort()` is asked once everything is prepared: a reason not to apply (the daemon
     is stopping), or None.
     """
-    not_run = not_run_yet(new)
-    if not_run:
-        raise ReloadRefused("not supported by this daemon yet", not_run)
     diff = diff_routers(model.config.routers, new.routers)
     prepared = await prepare(kernel, diff, model.interfaces, new)
     try:

@@ -161,7 +161,7 @@ class Daemon:
             self.routers.stop(r)
         if not await self.addresses.drain(STOP_TIMEOUT):
             log.error("gave up waiting for address removal after %gs", STOP_TIMEOUT)
-        await self.routers.close_hooks(self.model.routers)
+        await self.routers.close_hooks([*self.model.routers, *self.model.groups.values()])
 
     def _on_signal(self, sig: signal.Signals) -> None:
         if sig == signal.SIGHUP:

@@ -236,19 +236,6 @@ def test_startup_failing_half_way_closes_what_it_opened(tmp_path: Path) -> None:
     asyncio.run(main())
 
 
-def test_what_the_daemon_does_not_run_yet_is_refused_not_ignored(tmp_path: Path) -> None:
-    async def main() -> None:
-        groups = [{"name": "fw", "routers": ["VR_51", "VR_52"]}]
-        h = Harness(tmp_path, [router(51), router(52, ip_addresses=[B])], sync_groups=groups)
-        with pytest.raises(StartupError) as err:
-            await h.start()
-        assert err.value.code == ExitCode.CONFIG
-        assert err.value.messages == ("sync group fw",)
-        assert not h.control.exists() and h.kernel.socks == {}
-
-    asyncio.run(main())
-
-
 def test_a_fatal_error_after_startup_gives_the_vips_up(tmp_path: Path) -> None:
     async def main() -> None:
         h = await Harness(tmp_path, [router(51, 200)]).start()

@@ -154,3 +154,35 @@ def test_events_are_streamed_in_order_with_the_hooks_sequence_numbers(tmp_path: 
             assert all(e["kind"] == "state" for e in rest)  # the shutdown's, if any
 
     asyncio.run(main())
+
+
+def test_a_sync_group_moves_together_across_interfaces(tmp_path: Path) -> None:
+    # docs/sync-groups.md: inside (eth0) and outside (eth1) of a firewall pair.
+    out_vip = "198.51.100.50/24"
+    routers = [
+        router(51, name="inside"),
+        router(52, name="outside", interface_name="eth1", ip_addresses=[out_vip]),
+    ]
+    groups = [{"name": "fw", "routers": ["inside", "outside"]}]
+
+    async def main() -> None:
+        async with Harness(tmp_path, routers, sync_groups=groups) as h:
+            inside, outside = h.router(51), h.router(52, "eth1")
+            for r in (inside, outside):
+                deadline = r.core.next_deadline()
+                assert deadline is not None
+                h.d.routers.feed(r, r.core.expire(deadline))
+                if r is inside:  # waits in BACKUP until every member can be master
+                    assert inside.core.state is State.BACKUP and inside.core.waiting
+            assert {inside.core.state, outside.core.state} == {State.MASTER}
+            h.kernel.links.queue.put_nowait(LinkEvent(index=3, running=False))  # eth1
+            await until(lambda: inside.core.state is State.FAULT)
+            assert {inside.core.state, outside.core.state} == {State.FAULT}
+            assert inside.core.faults == ("sync group fw: outside in FAULT",)
+            assert h.sent("eth0")[-1] == (51, 0)  # inside handed over at once
+            assert ("remove", "192.0.2.100/24") in await h.changes()
+            h.kernel.links.queue.put_nowait(LinkEvent(index=3, running=True))
+            await until(lambda: inside.core.state is State.BACKUP)
+            assert outside.core.state is State.BACKUP
+
+    asyncio.run(main())

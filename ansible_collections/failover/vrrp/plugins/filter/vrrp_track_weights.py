@@ -13,16 +13,16 @@ description:
   - Takes one virtual router's priorities across its group (the output of
     P(failover.vrrp.vrrp_priorities#filter)) and the router's C(track) list, and fails
     when a check with a negative weight cannot bring the master below the next backup's
-    priority. Such a check would fail in production without ever moving the addresses:
+    priority. Such a check would fail in production without ever moving the addresses;
     no single host can see this, only the group.
   - A tracked check's weight applies alone (the effective priority is the master's
     priority plus that weight, clamped to 1-254), and it must end up strictly below the
     next backup's priority, since a tie goes to the router with the greater primary
     address, which may be the master.
-  - Not checked, because they always move it or are known only at run time - weight
-    V(0) (a failure is FAULT, the master gives its addresses up); positive weights;
-    C(file) checks (their weight is multiplied by the file's number), when O(checks)
-    says a check is one; a group of one host.
+  - Not checked, because they always move it or are known only at run time, are weight
+    V(0) (a failure is FAULT, the master gives its addresses up), positive weights,
+    C(file) checks (their weight is multiplied by the file's number) when O(checks) says
+    a check is one, and a group of one host.
   - A master with priority 255, the address owner, is never moved by weights, so
     tracking a check with a negative weight there is an error; track it with weight V(0)
     or give the master a priority below 255.
@@ -71,7 +71,9 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.failover.vrrp.plugins.filter.vrrp_priorities import PRIORITY_OWNER, _whole
 
-EFFECTIVE_MIN, EFFECTIVE_MAX = 1, 254  # the daemon's clamp of effective priorities
+# the daemon's clamp of effective priorities
+EFFECTIVE_MIN = 1
+EFFECTIVE_MAX = 254
 
 
 def weight_problems(router, track, priorities, checks=None):

@@ -10,6 +10,7 @@ sends priority 0, so the backup takes over after Skew_Time.
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -78,3 +79,68 @@ def test_the_vip_follows_the_service(make_lab: MakeLab, weight: int) -> None:
     serve(lab, "r1")  # the service is back: r1 takes the VIP back (preempt)
     wait_until(lambda: holds(lab, r1), TIMEOUT, what="r1 to take the VIP back")
     assert r1.status()[0]["effective_priority"] == 150
+
+
+def lingering(marker: str) -> list[int]:
+    """Pids of processes whose command line carries `marker`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if marker in (entry / "cmdline").read_bytes().decode(errors="replace"):
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+def test_a_hanging_exec_check_is_killed_with_its_children(make_lab: MakeLab) -> None:
+    lab = make_lab(routers=1)
+    marker = "987.654321"  # an unusual sleep length: our processes' signature
+    command = ["/bin/sh", "-c", f"sleep {marker} & sleep {marker}; true"]
+    check = {"type": "exec", "command": command, "interval": 0.5, "timeout": 0.5}
+    track = [{"check": "hang", "weight": 0}]
+    node = Node(lab, "r1", [dict(router(VRID, 150), track=track)], checks={"hang": check})
+    node.start()
+
+    def timed_out_runs() -> bool:
+        rows = node.status() if node.states() else []
+        detail = rows[0]["tracks"][0]["detail"] if rows else None
+        return detail is not None and "timed out" in detail
+
+    wait_until(timed_out_runs, TIMEOUT, what="the check to time out")
+    assert node.state(VRID) == "FAULT"
+    # A run that timed out left nothing: only the run in flight may have processes.
+    assert len(lingering(marker)) <= 3  # its sh and two sleeps at most
+    node.stop()
+    wait_until(lambda: not lingering(marker), TIMEOUT, what="no process of the check left")
+
+
+def test_a_slow_hook_sees_every_event_in_order_and_never_twice_at_once(
+    make_lab: MakeLab,
+) -> None:
+    lab = make_lab(routers=2)
+    out, busy = lab.path("events"), lab.path("busy")
+    hook = lab.path("hook")
+    hook.write_text(
+        "#!/bin/sh\n"
+        f'[ -e {busy} ] && echo OVERLAP >> {out}\n'
+        f"touch {busy}\nsleep 2\n"
+        f'echo "$FAILOVER_SEQ $3 $FAILOVER_OLD_STATE" >> {out}\n'
+        f"rm -f {busy}\n"
+    )
+    hook.chmod(0o755)
+    r1 = Node(lab, "r1", [dict(router(VRID, 150), notify=[str(hook)])]).start()
+    wait_until(lambda: r1.state(VRID) == "MASTER", TIMEOUT, what="r1 master")
+    lab.cut(r1.host)  # MASTER -> FAULT, then back: several events within seconds
+    wait_until(lambda: r1.state(VRID) == "FAULT", TIMEOUT, what="r1 in FAULT")
+    lab.heal(r1.host)
+    wait_until(lambda: r1.state(VRID) == "MASTER", TIMEOUT, what="r1 master again")
+    r1.stop()  # STOP: the daemon waits for its hook's queue
+    lines = out.read_text().splitlines()
+    assert "OVERLAP" not in lines
+    states = [line.split()[1] for line in lines]
+    seqs = [int(line.split()[0]) for line in lines]
+    assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+    assert states[:2] == ["BACKUP", "MASTER"] and states[-1] == "STOP"
+    assert "FAULT" in states[2:-1]

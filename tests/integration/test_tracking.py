@@ -144,3 +144,34 @@ def test_a_slow_hook_sees_every_event_in_order_and_never_twice_at_once(
     assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
     assert states[:2] == ["BACKUP", "MASTER"] and states[-1] == "STOP"
     assert "FAULT" in states[2:-1]
+
+
+def test_a_sync_group_moves_both_vips_when_one_link_is_cut(make_lab: MakeLab) -> None:
+    # A firewall pair: inside on eth0 (192.0.2.0/24), outside on eth1 (198.51.100.0/24).
+    lab = make_lab(routers=2, lans=2)
+    outside_vip = "198.51.100.254/24"
+    groups = [{"name": "fw", "routers": ["inside", "outside"]}]
+
+    def pair(priority: int) -> list[dict[str, object]]:
+        return [
+            router(51, priority, name="inside"),
+            router(52, priority, name="outside", interface="eth1", vips=[outside_vip]),
+        ]
+
+    r1 = Node(lab, "r1", pair(150), sync_groups=groups).start()
+    wait_until(lambda: r1.states() == {51: "MASTER", 52: "MASTER"}, TIMEOUT, what="r1 master")
+    r2 = Node(lab, "r2", pair(100), sync_groups=groups).start()
+    wait_until(lambda: r2.states() == {51: "BACKUP", 52: "BACKUP"}, TIMEOUT, what="r2 backup")
+
+    lab.cut(r1.host, lan=1)  # only the outside link
+    wait_until(lambda: r2.states() == {51: "MASTER", 52: "MASTER"}, TIMEOUT,
+               what="r2 master of both")  # fmt: skip
+    assert r1.states() == {51: "FAULT", 52: "FAULT"}
+    inside = next(r for r in r1.status() if r["vrid"] == 51)
+    assert inside["faults"] == ["sync group fw: outside in FAULT"]
+    assert [h.name for h in lab.holders(DEFAULT_VIP)] == ["r2"]  # the inside VIP moved too
+
+    lab.heal(r1.host, lan=1)
+    wait_until(lambda: r1.states() == {51: "MASTER", 52: "MASTER"}, TIMEOUT,
+               what="r1 master of both again")  # fmt: skip
+    wait_until(lambda: r2.states() == {51: "BACKUP", 52: "BACKUP"}, TIMEOUT, what="r2 backup")

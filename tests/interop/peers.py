@@ -34,6 +34,8 @@ class Instance:
     preempt: bool = True
     auth_pass: str | None = None
     interface: str = LANS[0].ifname
+    track_exists: str | None = None  # a vrrp_script: `test -e` this path (keepalived)
+    track_weight: int = 0
 
 
 class KeepalivedPeer(Service):
@@ -62,6 +64,14 @@ class KeepalivedPeer(Service):
             "}",
         ]
         for i in self.instances:
+            if i.track_exists is not None:
+                lines += [
+                    f"vrrp_script chk_{i.vrid} {{",
+                    f'  script "/usr/bin/test -e {i.track_exists}"',
+                    "  interval 1",
+                    f"  weight {i.track_weight}",
+                    "}",
+                ]
             lines += [
                 f"vrrp_instance VI_{i.vrid} {{",
                 "  state BACKUP",
@@ -73,6 +83,8 @@ class KeepalivedPeer(Service):
             ]
             if not i.preempt:
                 lines.append("  nopreempt")
+            if i.track_exists is not None:
+                lines += ["  track_script {", f"    chk_{i.vrid}", "  }"]
             if i.auth_pass is not None:
                 lines += [
                     "  authentication {",

@@ -233,3 +233,38 @@ def test_several_virtual_routers_one_process(lab: Lab, keepalived: str) -> None:
 
 def _vip(i: int) -> IPv4Interface:
     return IPv4Interface(f"192.0.2.{200 + i}/24")
+
+
+def test_keepalived_takes_over_when_failovers_master_loses_priority_to_a_check(
+    lab: Lab, keepalived: str
+) -> None:
+    flag = lab.path("service-up")
+    flag.write_text("0")
+    checks = {"svc": {"type": "file", "path": str(flag), "interval": 0.5}}
+    vr = dict(router(VRID, 150), track=[{"check": "svc", "weight": -100}])
+    ours = Node(lab, "r1", [vr], checks=checks).start()
+    wait_until(lambda: ours.state(VRID) == "MASTER", 30, what="failover master")
+    theirs = KeepalivedPeer(lab, "r2", [Instance(VRID, 100)]).start()
+    wait_until(lambda: settled(lab, ours, theirs), 30, what="failover master, keepalived backup")
+    flag.unlink()  # failover's effective priority 150 - 100 = 50 < keepalived's 100
+    wait_until(lambda: settled(lab, theirs, ours), 30, what="keepalived to take over")
+    assert ours.status()[0]["effective_priority"] == 50
+    flag.write_text("0")
+    wait_until(lambda: settled(lab, ours, theirs), 30, what="failover to take it back")
+
+
+def test_failover_takes_over_behind_a_keepalived_master_with_a_failing_vrrp_script(
+    lab: Lab, keepalived: str
+) -> None:
+    flag = lab.path("their-service-up")
+    flag.write_text("")
+    theirs = KeepalivedPeer(
+        lab, "r2", [Instance(VRID, 150, track_exists=str(flag), track_weight=-100)]
+    ).start()
+    wait_until(lambda: theirs.state(VRID) == "MASTER", 30, what="keepalived master")
+    ours = Node(lab, "r1", [router(VRID, 100)]).start()
+    wait_until(lambda: settled(lab, theirs, ours), 30, what="keepalived master, failover backup")
+    flag.unlink()  # keepalived's vrrp_script fails: 150 - 100 = 50 < failover's 100
+    wait_until(lambda: settled(lab, ours, theirs), 30, what="failover to take over")
+    flag.write_text("")
+    wait_until(lambda: settled(lab, theirs, ours), 30, what="keepalived to take it back")

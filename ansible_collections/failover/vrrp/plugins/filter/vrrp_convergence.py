@@ -21,7 +21,7 @@ description:
     group whose members name their interface differently is judged as two groups).
   - Returns the verdict, the list of problems in words, and a table of who is in which
     state, for a readable failure message.
-positional: _input, preferred
+positional: _input, preferred, master
 options:
   _input:
     description:
@@ -33,6 +33,11 @@ options:
     description: Also require the master to be the host with the highest priority.
     type: bool
     default: false
+  master:
+    description:
+      - A host that must be the master of every virtual router it runs (after a health
+        change moved the group, say), whatever the priorities.
+    type: str
 """
 
 EXAMPLES = r"""
@@ -88,7 +93,7 @@ def _label(key, seen):
     return f"{_names(seen)} ({key[0]}, VRID {key[1]})"
 
 
-def vrrp_convergence(fleet, preferred=False):
+def vrrp_convergence(fleet, preferred=False, master=None):
     if not isinstance(fleet, Mapping):
         raise AnsibleFilterError("vrrp_convergence: input must map host names to vrrp_info results")
     problems = []
@@ -121,28 +126,30 @@ def vrrp_convergence(fleet, preferred=False):
         )
         if len(master_hosts) != 1:
             continue
-        master = master_hosts[0]
-        masters[f"{key[0]}/{key[1]}"] = master
-        m = seen[master]
+        actual = master_hosts[0]
+        if master is not None and master in seen and actual != master:
+            problems.append(f"{name}: master is {actual}, not {master}")
+        masters[f"{key[0]}/{key[1]}"] = actual
+        m = seen[actual]
         master_ip = m.get("primary_ip") or m.get("master_ip")
         problems.extend(
             f"{name}: {h} sees master {seen[h].get('master_ip')}, "
-            f"but the master is {master} ({master_ip})"
+            f"but the master is {actual} ({master_ip})"
             for h, s in state_of.items()
             if s == "BACKUP" and master_ip and seen[h].get("master_ip") != master_ip
         )
         if preferred:
             best = max(seen, key=lambda h: running_priority(seen[h]))
-            if best != master and running_priority(seen[best]) > running_priority(m):
+            if best != actual and running_priority(seen[best]) > running_priority(m):
                 problems.append(
-                    f"{name}: master is {master} (priority {running_priority(m)}), but "
+                    f"{name}: master is {actual} (priority {running_priority(m)}), but "
                     f"{best} has priority {running_priority(seen[best])} (preemption pending?)"
                 )
         for vip in m.get("addresses") or []:
             ip = address_of(vip)
-            if ip not in local.get(master, set()):
-                problems.append(f"{name}: VIP {ip} is not on the master {master}")
-            others = [h for h in hosts if h != master and ip in local.get(h, set())]
+            if ip not in local.get(actual, set()):
+                problems.append(f"{name}: VIP {ip} is not on the master {actual}")
+            others = [h for h in hosts if h != actual and ip in local.get(h, set())]
             if others:
                 problems.append(f"{name}: VIP {ip} is also on {', '.join(others)}")
 

@@ -25,7 +25,7 @@ description:
     moments (one while a lower-priority router was briefly master) cannot pass apart.
   - The P(failover.vrrp.vrrp_convergence#filter) filter then judges the whole fleet (one
     master per virtual router, agreed by all) on the settled hosts' results.
-positional: _input, fleet_ips, preferred, fleet
+positional: _input, fleet_ips, preferred, fleet, master
 options:
   _input:
     description: One host's M(failover.vrrp.vrrp_info) result.
@@ -50,6 +50,12 @@ options:
     type: list
     elements: dict
     default: []
+  master:
+    description:
+      - The M(failover.vrrp.vrrp_info) result of the host that must be master of every
+        virtual router it runs (after a health change, say); it replaces the choice by
+        priority, with or without O(preferred).
+    type: dict
 """
 
 EXAMPLES = r"""
@@ -98,12 +104,17 @@ def _chosen_masters(fleet):
     return {key: ip for key, (_rank, ip) in best.items()}
 
 
-def vrrp_settled(info, fleet_ips, preferred=False, fleet=None):
+def vrrp_settled(info, fleet_ips, preferred=False, fleet=None, master=None):
     if not isinstance(info, Mapping):
         raise AnsibleFilterError("vrrp_settled: input must be one host's vrrp_info result")
     if not info.get("running"):
         return [f"not running ({info.get('msg') or 'no answer on the control socket'})"]
     chosen = _chosen_masters(fleet) if preferred else {}
+    if isinstance(master, Mapping):
+        chosen = {
+            (r.get("interface"), r.get("vrid")): address_of(r.get("primary_ip"))
+            for r in master.get("routers") or []
+        }
     fleet_set = {address_of(a) for a in fleet_ips or []}
     local = {address_of(a) for a in info.get("local_addresses") or []}
     problems = []
@@ -115,13 +126,12 @@ def vrrp_settled(info, fleet_ips, preferred=False, fleet=None):
         if state == "MASTER":
             problems.extend(f"{name}: MASTER without VIP {v}" for v in vips if v not in local)
             if should and address_of(r.get("primary_ip")) != should:
-                problems.append(f"{name}: MASTER, but {should} has the higher priority")
+                problems.append(f"{name}: MASTER, but {should} should be")
         elif state == "BACKUP":
             problems.extend(f"{name}: BACKUP still holds VIP {v}" for v in vips if v in local)
             if should and r.get("master_ip") != should:
                 problems.append(
-                    f"{name}: BACKUP sees master {r.get('master_ip')}, not {should} "
-                    "(the highest priority)"
+                    f"{name}: BACKUP sees master {r.get('master_ip')}, not {should}"
                 )
             elif r.get("master_ip") not in fleet_set:
                 problems.append(

@@ -168,3 +168,11 @@ def test_input_must_be_a_mapping():
 
 def test_registered_as_a_filter():
     assert FilterModule().filters()["vrrp_convergence"] is vrrp_convergence
+
+
+def test_a_given_master_must_be_the_master():
+    # After a health change the verify role names the host that must now be master.
+    assert vrrp_convergence(healthy(), master="r1")["problems"] == []
+    assert vrrp_convergence(healthy(), master="r2")["problems"] == [
+        "VR_1 (eth0, VRID 51): master is r1, not r2"
+    ]

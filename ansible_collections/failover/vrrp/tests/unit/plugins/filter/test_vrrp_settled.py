@@ -83,7 +83,7 @@ def test_a_backup_read_under_a_passing_lower_master_is_not_settled():
     host = info(backup(master_ip="192.0.2.13", master_priority=190), "192.0.2.12/24")
     assert vrrp_settled(host, [*FLEET, "192.0.2.13"], True) == []
     assert vrrp_settled(host, [*FLEET, "192.0.2.13"], True, FLEET3) == [
-        f"{NAME}: BACKUP sees master 192.0.2.13, not 192.0.2.11 (the highest priority)"
+        f"{NAME}: BACKUP sees master 192.0.2.13, not 192.0.2.11"
     ]
     settled = info(backup(master_ip="192.0.2.11"), "192.0.2.12/24")
     assert vrrp_settled(settled, FLEET, True, FLEET3) == []
@@ -92,7 +92,7 @@ def test_a_backup_read_under_a_passing_lower_master_is_not_settled():
 def test_only_the_chosen_router_may_be_master():
     r3 = info(router_status(priority=190, primary_ip="192.0.2.13"), "192.0.2.254/24")
     assert vrrp_settled(r3, FLEET, True, FLEET3) == [
-        f"{NAME}: MASTER, but 192.0.2.11 has the higher priority"
+        f"{NAME}: MASTER, but 192.0.2.11 should be"
     ]
     assert vrrp_settled(r3, FLEET, False, FLEET3) == []  # no preference: any one master
 
@@ -105,5 +105,16 @@ def test_equal_priorities_choose_the_greater_primary_address():
     )
     host = info(backup(priority=190, master_ip="192.0.2.9"), "192.0.2.10/24")
     assert vrrp_settled(host, ["192.0.2.9", "192.0.2.10"], True, fleet) == [
-        f"{NAME}: BACKUP sees master 192.0.2.9, not 192.0.2.10 (the highest priority)"
+        f"{NAME}: BACKUP sees master 192.0.2.9, not 192.0.2.10"
     ]
+
+
+def test_a_given_master_replaces_the_choice_by_priority():
+    # After a health change the verify role waits for a named host: r2 (.12) here,
+    # although r1 has the higher configured priority.
+    r2_info = FLEET3[1]
+    host = info(backup(master_ip="192.0.2.11"), "192.0.2.13/24")
+    assert vrrp_settled(host, FLEET, True, FLEET3, r2_info) == [
+        f"{NAME}: BACKUP sees master 192.0.2.11, not 192.0.2.12"
+    ]
+    assert vrrp_settled(info(backup(master_ip="192.0.2.12")), FLEET, False, None, r2_info) == []

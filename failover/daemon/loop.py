@@ -80,8 +80,8 @@ class RouterLoop:
     def feed(self, r: Router, actions: list[Action]) -> None:
         self.execute(r, actions)
         self._arm(r)
-        group = self.model.groups.get(r.core.sync_group or "")
-        if group is not None:
+        if r.core.sync_group is not None:
+            group = self.model.groups[r.core.sync_group]
             self.settled(group, group.core.settle(self.loop.time()))
 
     def settled(self, group: Group, settlement: Settlement) -> None:

@@ -18,7 +18,6 @@ from failover.protocol.receive import ReceivePolicy
 from failover.protocol.router import VirtualRouter
 from failover.protocol.settings import SyncGroupConfig, Track
 from failover.protocol.syncgroup import SyncGroup
-from failover.protocol.tracking import is_fault
 
 
 class Policies(Mapping[int, ReceivePolicy]):
@@ -138,7 +137,7 @@ class Router:
             "effective_priority": core.priority,
             "faults": list(core.faults),
             "tracks": [
-                _track_status(t, added, checks.get(t.check), now)
+                _track_status(t, added, t.check in core.assessment.faults, checks.get(t.check), now)
                 for t, (_, added) in zip(c.track, core.assessment.contributions, strict=True)
             ],
             "master_ip": None if core.master_ip is None else str(core.master_ip),
@@ -153,8 +152,11 @@ class Router:
         }
 
 
-def _track_status(track: Track, added: int, check: Check | None, now: float) -> TrackStatus:
-    """One tracked item in a router's status: its state and what it does to the router."""
+def _track_status(
+    track: Track, added: int, fault: bool, check: Check | None, now: float
+) -> TrackStatus:
+    """One tracked item in a router's status: its state and what it does to the router
+    (`added`, `fault`: the core's own assessment, not worked out again here)."""
     status = check.status if check is not None else None
     healthy = None if status is None else status.healthy
     last = None if check is None else check.last
@@ -165,7 +167,7 @@ def _track_status(track: Track, added: int, check: Check | None, now: float) -> 
         "status": STATUS_WORDS[healthy],
         "value": None if status is None else status.value,
         "adds": added,
-        "fault": status is not None and track.weight == 0 and is_fault(track, status),
+        "fault": fault,
         "detail": None if last is None else last.detail,
         "age": None if check is None or check.last_at is None else round(now - check.last_at, 1),
     }

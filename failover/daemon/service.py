@@ -235,16 +235,11 @@ class Daemon:
             )
             new = replace(new, settings=replace(new.settings, control_socket=kept))
 
-        def abort() -> str | None:
-            reason = self._stopping()
-            if reason is None:
-                for warning in warnings:
-                    log.warning("reload: %s", warning)
-            return reason
-
         diff = await reload(
-            self.kernel, self.model, new, self.routers, self.addresses, "reload", abort
+            self.kernel, self.model, new, self.routers, self.addresses, "reload", self._stopping
         )
+        for warning in warnings:
+            log.warning("reload: %s", warning)
         self.bus.publish(
             "reload",
             config=path,

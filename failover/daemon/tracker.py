@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 from failover.daemon.probes import Poller, ProbeResult
@@ -40,8 +40,6 @@ class Check:
     index: int | None = None  # an `interface` check's interface, None if it is missing
     last: ProbeResult | None = None
     last_at: float | None = None
-    changed_at: float | None = None
-    runs: int = field(default=0)
 
     @property
     def status(self) -> CheckStatus:
@@ -118,11 +116,9 @@ class Tracker:
 
     def _result(self, check: Check, result: ProbeResult, now: float) -> None:
         check.last, check.last_at = result, now
-        check.runs += 1
         before = check.status
         if not check.hysteresis.result(result.ok, result.value):
             return
-        check.changed_at = now
         name = check.config.name
         if before.healthy is None:
             log.info("check %s: %s (%s)", name, _word(check.status), result.detail)

@@ -53,7 +53,7 @@ def test_a_weighted_check_changes_what_a_master_advertises_at_once(tmp_path: Pat
             tmp_path, [router(51, 150, track=[{"check": "web", "weight": -100}])], checks=checks
         ) as h:
             r = h.router(51)
-            await until(lambda: h.d.routers.tracker.checks["web"].runs > 0)
+            await until(lambda: h.d.routers.tracker.checks["web"].last_at is not None)
             h.master(51)
             flag.unlink()  # unreadable: failing, -100
             await until(lambda: r.core.priority == 50)

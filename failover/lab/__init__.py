@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from failover.lab.lab import DEFAULT_VIP, LANS, Host, Lab, LabError
     from failover.lab.netns import sweep, unavailable
-    from failover.lab.probe import Outage, Pinger
+    from failover.lab.probe import HttpGetter, Outage, Pinger
     from failover.lab.procs import Proc
     from failover.lab.wait import WaitTimeout, wait_until
 
@@ -24,6 +24,7 @@ _HOME = {
     "LabError": "lab",
     "sweep": "netns",
     "unavailable": "netns",
+    "HttpGetter": "probe",
     "Outage": "probe",
     "Pinger": "probe",
     "Proc": "procs",
@@ -35,6 +36,7 @@ __all__ = [
     "DEFAULT_VIP",
     "LANS",
     "Host",
+    "HttpGetter",
     "Lab",
     "LabError",
     "Outage",

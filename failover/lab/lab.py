@@ -24,7 +24,7 @@ from pyroute2 import IPRoute
 
 from failover.lab import guard, netns
 from failover.lab.naming import make_prefix
-from failover.lab.probe import Pinger
+from failover.lab.probe import HttpGetter, Pinger, Prober
 from failover.lab.procs import Proc, stop_all
 
 
@@ -98,7 +98,7 @@ class Lab:
             self.hosts["client"] = self.client
         self.dir = Path()
         self.procs: list[Proc] = []
-        self._pingers: list[Pinger] = []
+        self._pingers: list[Prober] = []
         self._ipr: dict[str, Any] = {}
         self._created: list[str] = []
         self._open = False
@@ -277,6 +277,16 @@ class Lab:
         pinger = Pinger(src.ns, target, period)
         self._pingers.append(pinger)
         return pinger
+
+    def http(
+        self, target: IPv4Address | str = DEFAULT_VIP.ip, port: int = 80, period: float = 0.01
+    ) -> HttpGetter:
+        """GET http://target:port/ continuously from the client; stopped at teardown."""
+        if self.client is None:
+            raise LabError("this lab has no client")
+        getter = HttpGetter(self.client.ns, target, port, period)
+        self._pingers.append(getter)
+        return getter
 
     def addresses(self, host: Host | str) -> set[IPv4Address]:
         """Every IPv4 address configured in the host's namespace."""

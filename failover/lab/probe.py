@@ -1,11 +1,13 @@
-"""Client-visible reachability: a fast ICMP echo loop and the longest gap in replies."""
+"""Client-visible reachability: ICMP echo or HTTP GET loops and the longest gap in replies."""
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import itertools
 import os
 import select
+import selectors
 import socket
 import struct
 import threading
@@ -82,75 +84,54 @@ def parse_reply(packet: bytes, ident: int) -> int | None:
     return seq if kind == ECHO_REPLY and rid == ident else None
 
 
-class Pinger:
-    """Pings `target` every `period` s from namespace `ns` in a background thread.
+class Prober:
+    """Probes `target` every `period` s from namespace `ns` in a background thread.
 
-    Reply times are monotonic seconds (comparable with time.monotonic() here).
+    Subclasses send one request per period (`_run`) and record, under the lock, when
+    each request went out (`sent`), when each reply came (`replies`) and when the
+    requests that got one went out (`answered`); times are monotonic seconds
+    (comparable with time.monotonic() here).
     """
 
+    kind = "probe"
+
     def __init__(self, ns: str | None, target: IPv4Address | str, period: float = 0.01) -> None:
+        self.ns = ns
         self.target = str(target)
         self.period = period
-        self.ident = (os.getpid() ^ id(self)) & 0xFFFF
         self.sent: list[float] = []
         self.replies: list[float] = []
         self.answered: list[float] = []  # send times of the requests that got a reply
         self._lock = threading.Lock()
         self._stop = threading.Event()
-        if ns is None:
-            self._sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
-        else:
-            self._sock = _netns.create_socket(
-                ns, socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP
-            )
-        self._sock.setblocking(False)
-        self._thread = threading.Thread(target=self._run, name=f"ping {self.target}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._run, name=f"{self.kind} {self.target}", daemon=True
+        )
+        self.started = time.monotonic()
+
+    def _begin(self) -> None:
+        """Start the thread (a subclass calls this once its own state is ready)."""
         self.started = time.monotonic()
         self._thread.start()
 
-    def __enter__(self) -> Pinger:
+    def __enter__(self) -> Prober:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
     def _run(self) -> None:
-        seq = 0
-        sent_at: dict[int, float] = {}
-        next_send = time.monotonic()
-        while not self._stop.is_set():
-            now = time.monotonic()
-            if now >= next_send:
-                seq = (seq + 1) & 0xFFFF
-                # an error (e.g. no route while the LAN is down) counts as a loss
-                with contextlib.suppress(OSError):
-                    self._sock.sendto(echo_request(self.ident, seq), (self.target, 0))
-                sent_at[seq] = now
-                with self._lock:
-                    self.sent.append(now)
-                next_send += self.period
-                if next_send < now:  # fell behind (e.g. a stall): do not burst
-                    next_send = now + self.period
-            ready, _, _ = select.select([self._sock], [], [], max(0.0, next_send - now))
-            if ready:
-                self._drain(sent_at)
-        self._sock.close()
+        raise NotImplementedError
 
-    def _drain(self, sent_at: dict[int, float]) -> None:
-        while True:
-            try:
-                packet = self._sock.recv(2048)
-            except (BlockingIOError, InterruptedError):
-                return
-            got = parse_reply(packet, self.ident)
-            sent = None if got is None else sent_at.pop(got, None)
-            if sent is not None:
-                with self._lock:
-                    self.replies.append(time.monotonic())
-                    self.answered.append(sent)
+    def _record(self, sent: float, replied: float | None) -> None:
+        with self._lock:
+            self.sent.append(sent)
+            if replied is not None:
+                self.replies.append(replied)
+                self.answered.append(sent)
 
     def stop(self) -> None:
-        """Stop pinging (idempotent)."""
+        """Stop probing (idempotent)."""
         self._stop.set()
         if self._thread.is_alive() and self._thread is not threading.current_thread():
             self._thread.join(timeout=2.0)
@@ -201,3 +182,144 @@ class Pinger:
             answered = sum(1 for t in self.answered if start <= t <= end)
         gap, began = longest_gap(replies, start, end)
         return Outage(gap, began, sent, answered)
+
+
+class Pinger(Prober):
+    """ICMP echo requests to `target` every `period` s."""
+
+    kind = "ping"
+
+    def __init__(self, ns: str | None, target: IPv4Address | str, period: float = 0.01) -> None:
+        super().__init__(ns, target, period)
+        self.ident = (os.getpid() ^ id(self)) & 0xFFFF
+        if ns is None:
+            self._sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+        else:
+            self._sock = _netns.create_socket(
+                ns, socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP
+            )
+        self._sock.setblocking(False)
+        self._begin()
+
+    def _run(self) -> None:
+        seq = 0
+        sent_at: dict[int, float] = {}
+        next_send = time.monotonic()
+        while not self._stop.is_set():
+            now = time.monotonic()
+            if now >= next_send:
+                seq = (seq + 1) & 0xFFFF
+                # an error (e.g. no route while the LAN is down) counts as a loss
+                with contextlib.suppress(OSError):
+                    self._sock.sendto(echo_request(self.ident, seq), (self.target, 0))
+                sent_at[seq] = now
+                self._record(now, None)
+                next_send += self.period
+                if next_send < now:  # fell behind (e.g. a stall): do not burst
+                    next_send = now + self.period
+            ready, _, _ = select.select([self._sock], [], [], max(0.0, next_send - now))
+            if ready:
+                self._drain(sent_at)
+        self._sock.close()
+
+    def _drain(self, sent_at: dict[int, float]) -> None:
+        while True:
+            try:
+                packet = self._sock.recv(2048)
+            except (BlockingIOError, InterruptedError):
+                return
+            got = parse_reply(packet, self.ident)
+            sent = None if got is None else sent_at.pop(got, None)
+            if sent is not None:
+                with self._lock:
+                    self.replies.append(time.monotonic())
+                    self.answered.append(sent)
+
+
+class HttpGetter(Prober):
+    """HTTP GETs of `http://target:port/` started every `period` s, each on its own.
+
+    A reply is a status line with a 2xx status within `timeout` of the request; a
+    refused or reset connection, a timeout or another status is a request without one.
+    Requests do not wait for each other (as a ping's do not), so a lost SYN does not
+    blind the probe for the kernel's retransmission time. What a web client of the VIP
+    meets: while a master's service is down the VIP still answers pings, but not this.
+    The thread enters the namespace itself (setns(2) moves only the calling thread).
+    """
+
+    kind = "http"
+
+    def __init__(
+        self,
+        ns: str | None,
+        target: IPv4Address | str,
+        port: int = 80,
+        period: float = 0.01,
+        timeout: float = 1.0,
+    ) -> None:
+        super().__init__(ns, target, period)
+        self.port = port
+        self.timeout = timeout
+        self._request = f"GET / HTTP/1.1\r\nHost: {target}\r\nConnection: close\r\n\r\n"
+        self._begin()
+
+    def _run(self) -> None:
+        if self.ns is not None:
+            _netns.setns(self.ns, flags=0)
+        with selectors.DefaultSelector() as sel:
+            next_send = time.monotonic()
+            while not self._stop.is_set():
+                now = time.monotonic()
+                if now >= next_send:
+                    self._connect(sel, now)
+                    next_send = max(next_send + self.period, now)
+                for key in list(sel.get_map().values()):
+                    if now - key.data.sent > self.timeout:
+                        self._finish(sel, key, ok=False)
+                for key, _ in sel.select(max(0.0, next_send - time.monotonic())):
+                    self._advance(sel, key)
+            for key in list(sel.get_map().values()):
+                key.fileobj.close()  # type: ignore[union-attr]
+
+    def _connect(self, sel: selectors.BaseSelector, now: float) -> None:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setblocking(False)
+        if sock.connect_ex((self.target, self.port)) not in (0, errno.EINPROGRESS):
+            sock.close()
+            self._record(now, None)
+            return
+        sel.register(sock, selectors.EVENT_WRITE, _Request(now))
+
+    def _advance(self, sel: selectors.BaseSelector, key: selectors.SelectorKey) -> None:
+        """Connected: send the request; readable: read until the status line."""
+        sock: socket.socket = key.fileobj  # type: ignore[assignment]
+        request: _Request = key.data
+        try:
+            if not request.asked:
+                if sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR):
+                    raise ConnectionError
+                sock.send(self._request.encode())  # small: fits the empty send buffer
+                request.asked = True
+                sel.modify(sock, selectors.EVENT_READ, request)
+                return
+            data = sock.recv(256)
+        except OSError:
+            self._finish(sel, key, ok=False)
+            return
+        request.reply += data
+        if not data or b"\n" in request.reply:
+            parts = request.reply.split(None, 2)
+            ok = len(parts) >= 2 and parts[0].startswith(b"HTTP/") and parts[1][:1] == b"2"
+            self._finish(sel, key, ok=ok)
+
+    def _finish(self, sel: selectors.BaseSelector, key: selectors.SelectorKey, ok: bool) -> None:
+        sel.unregister(key.fileobj)
+        key.fileobj.close()  # type: ignore[union-attr]
+        self._record(key.data.sent, time.monotonic() if ok else None)
+
+
+@dataclass(slots=True)
+class _Request:
+    sent: float
+    asked: bool = False
+    reply: bytes = b""

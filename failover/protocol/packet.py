@@ -19,10 +19,11 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 from enum import IntEnum, StrEnum
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv6Address
 
 VRRP_PROTOCOL = 112  # RFC 3768 5.2.4
 VRRP_GROUP = IPv4Address("224.0.0.18")  # RFC 3768 5.2.2
+VRRP_GROUP6 = IPv6Address("ff02::12")  # RFC 5798 5.1.2.2
 VRRP_TTL = 255  # RFC 3768 5.2.3
 VRRP_VERSION = 2  # RFC 3768 5.3.1
 TYPE_ADVERTISEMENT = 1  # RFC 3768 5.3.2
@@ -31,6 +32,8 @@ AUTH_DATA_LEN = 8  # RFC 3768 5.3.10
 # An advertisement must fit one IPv4 packet on a 1500-byte Ethernet:
 # 20 (IP) + 8 (header) + 4n + 8 (auth) <= 1500, and Count IP Addrs is one byte.
 MAX_ADDRESSES = 255
+
+IPAddress = IPv4Address | IPv6Address
 
 
 class AuthType(IntEnum):

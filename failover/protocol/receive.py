@@ -20,11 +20,26 @@ from failover.protocol.packet import (
     AuthType,
     DecodeError,
     DropReason,
+    IPAddress,
     auth_field,
     decode,
 )
 
 IPV4_MIN_HEADER = 20
+
+
+@dataclass(frozen=True, slots=True)
+class Datagram:
+    """A received VRRP message with what its IP header said (RFC 5798 7.1 checks these).
+
+    An IPv4 raw socket hands the header over; an IPv6 raw socket does not, so its
+    `hop_limit` and `destination` come from ancillary data (IPV6_HOPLIMIT, IPV6_PKTINFO).
+    """
+
+    source: IPAddress
+    destination: IPAddress
+    hop_limit: int  # IPv4 TTL or IPv6 Hop Limit
+    payload: bytes  # the VRRP message, without the IP header
 
 
 @dataclass(frozen=True, slots=True)

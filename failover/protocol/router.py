@@ -357,9 +357,7 @@ class VirtualRouter:
             self._lower_since = now
         return now - self._lower_since < self.config.preempt_delay
 
-    def _reconfigure_backup(
-        self, old_priority: int, old: RouterConfig, now: float
-    ) -> list[Action]:
+    def _reconfigure_backup(self, old_priority: int, old: RouterConfig, now: float) -> list[Action]:
         c = self.config
         if c.priority == 255:
             # 6.4.1: the address owner advertises, sends gratuitous ARPs and is Master.

@@ -4,9 +4,10 @@
                                           write S (JSON: namespaces, addresses, ports)
     labctl.py down --state S              stop the keeper (the lab tears itself down:
                                           processes in the namespaces, namespaces, temp dir)
-    labctl.py ping-start --state S --target IP --out F
-    labctl.py ping-stop --out F           the client pings IP every 10 ms meanwhile; F gets
-                                          the longest gap without a reply, in seconds
+    labctl.py ping-start --state S --target IP --out F [--http PORT]
+    labctl.py ping-stop --out F           the client pings IP every 10 ms meanwhile (or GETs
+                                          http://IP:PORT/); F gets the longest gap without
+                                          a reply, in seconds
 
 The keeper owns the lab (its pid is in the namespace names, fo-<pid>-<token>-), so a lab
 whose keeper died is swept by the next `up` (failover.lab.sweep).
@@ -23,7 +24,7 @@ import sys
 import time
 from pathlib import Path
 
-from failover.lab import Lab, Pinger, netns, sweep
+from failover.lab import HttpGetter, Lab, Pinger, netns, sweep
 from failover.lab.probe import longest_gap
 from failover.supervise import daemonize, write_pidfile
 
@@ -131,7 +132,12 @@ def cmd_ping_start(args: argparse.Namespace) -> int:
     if daemonize(out.with_suffix(".log")):
         try:
             stop = on_signal()
-            pinger = Pinger(data["hosts"]["client"]["ns"], args.target, args.period)
+            client = data["hosts"]["client"]["ns"]
+            pinger = (
+                HttpGetter(client, args.target, args.http, args.period)
+                if args.http
+                else Pinger(client, args.target, args.period)
+            )
             write_pidfile(pidfile)  # pinging: ping-start may return
             while not stop:
                 time.sleep(0.2)
@@ -142,6 +148,7 @@ def cmd_ping_start(args: argparse.Namespace) -> int:
                 json.dumps(
                     {
                         "target": args.target,
+                        "probe": pinger.kind,
                         "seconds": round(end - pinger.started, 3),
                         "sent": len(pinger.sent),
                         "answered": len(pinger.replies),
@@ -190,6 +197,7 @@ def main() -> int:
     ps.add_argument("--target", required=True)
     ps.add_argument("--out", required=True)
     ps.add_argument("--period", type=float, default=0.01)
+    ps.add_argument("--http", type=int, metavar="PORT", help="GET http://TARGET:PORT/ instead")
     ps.set_defaults(func=cmd_ping_start)
     pe = sub.add_parser("ping-stop")
     pe.add_argument("--out", required=True)

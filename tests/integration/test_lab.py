@@ -52,6 +52,20 @@ def test_cut_heal_and_loss(make_lab: MakeLab) -> None:
     wait_until(lambda: pinger.reachable(0.05), 10, what="ICMP to flow again")
 
 
+
+def test_the_http_probe_sees_a_service_not_just_an_address(make_lab: MakeLab) -> None:
+    lab = make_lab(routers=1)
+    web = lab.start("r1", [sys.executable, "-m", "http.server", "--bind", "0.0.0.0", "8080"])
+    getter = lab.http("192.0.2.1", 8080)
+    pinger = lab.ping("192.0.2.1")
+    wait_until(lambda: getter.reachable(0.1), 30, what="r1's web service to answer")
+    web.stop()  # the address stays: pings go on, GETs fail
+    wait_until(lambda: not getter.reachable(0.5), 10, what="GETs to fail")
+    assert pinger.reachable(0.2)
+    outage = getter.outage()
+    assert outage.lost > 0 and outage.answered > 0
+
+
 CHILD = textwrap.dedent(
     """
     import sys, time

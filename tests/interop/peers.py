@@ -34,7 +34,8 @@ class Instance:
     preempt: bool = True
     auth_pass: str | None = None
     interface: str = LANS[0].ifname
-    track_exists: str | None = None  # a vrrp_script: `test -e` this path (keepalived)
+    track_script: str | None = None  # a vrrp_script's command line (keepalived)
+    track_file: str | None = None  # a track_file's path (keepalived)
     track_weight: int = 0
 
 
@@ -64,11 +65,18 @@ class KeepalivedPeer(Service):
             "}",
         ]
         for i in self.instances:
-            if i.track_exists is not None:
+            if i.track_script is not None:
                 lines += [
                     f"vrrp_script chk_{i.vrid} {{",
-                    f'  script "/usr/bin/test -e {i.track_exists}"',
+                    f'  script "{i.track_script}"',
                     "  interval 1",
+                    f"  weight {i.track_weight}",
+                    "}",
+                ]
+            if i.track_file is not None:
+                lines += [
+                    f"vrrp_track_file file_{i.vrid} {{",
+                    f"  file {i.track_file}",
                     f"  weight {i.track_weight}",
                     "}",
                 ]
@@ -83,8 +91,10 @@ class KeepalivedPeer(Service):
             ]
             if not i.preempt:
                 lines.append("  nopreempt")
-            if i.track_exists is not None:
+            if i.track_script is not None:
                 lines += ["  track_script {", f"    chk_{i.vrid}", "  }"]
+            if i.track_file is not None:
+                lines += ["  track_file {", f"    file_{i.vrid}", "  }"]
             if i.auth_pass is not None:
                 lines += [
                     "  authentication {",

@@ -259,7 +259,7 @@ def test_failover_takes_over_behind_a_keepalived_master_with_a_failing_vrrp_scri
     flag = lab.path("their-service-up")
     flag.write_text("")
     theirs = KeepalivedPeer(
-        lab, "r2", [Instance(VRID, 150, track_exists=str(flag), track_weight=-100)]
+        lab, "r2", [Instance(VRID, 150, track_script=f"/usr/bin/test -e {flag}", track_weight=-100)]
     ).start()
     wait_until(lambda: theirs.state(VRID) == "MASTER", 30, what="keepalived master")
     ours = Node(lab, "r1", [router(VRID, 100)]).start()

@@ -10,7 +10,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from failover.lab.lab import DEFAULT_VIP, LANS, Host, Lab, LabError
+    from failover.lab.lab import DEFAULT_VIP, DEFAULT_VIP6, LANS, Host, Lab, LabError
     from failover.lab.netns import sweep, unavailable
     from failover.lab.probe import HttpGetter, Outage, Pinger
     from failover.lab.procs import Proc
@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 _HOME = {
     "DEFAULT_VIP": "lab",
+    "DEFAULT_VIP6": "lab",
     "LANS": "lab",
     "Host": "lab",
     "Lab": "lab",
@@ -34,6 +35,7 @@ _HOME = {
 
 __all__ = [
     "DEFAULT_VIP",
+    "DEFAULT_VIP6",
     "LANS",
     "Host",
     "HttpGetter",

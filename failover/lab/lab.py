@@ -7,6 +7,12 @@ Every host is its own namespace with `eth0` on the LAN (and `eth1` on a second L
 asked), plugged by a veth into a bridge in a "switch" namespace. Only documentation
 addresses are used: routers 192.0.2.1..N, the client 192.0.2.100; the second LAN is
 198.51.100.0/24 with the same host numbers. Teardown is complete on every exit path.
+
+IPv6 (on unless `ipv6=False`): host number n is also 2001:db8:<lan>::<n in hex>/64
+(network + n: r1 2001:db8::1, the client 2001:db8::64; 2001:db8:1::/64 on the second
+LAN), beside the interface's own fe80:: link-local address. Duplicate address detection
+is off inside the lab's namespaces, so every address is usable at once; `up()` returns
+once each interface has its link-local and global addresses, none tentative.
 """
 
 from __future__ import annotations
@@ -16,7 +22,16 @@ import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
-from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+from ipaddress import (
+    IPv4Address,
+    IPv4Interface,
+    IPv4Network,
+    IPv6Address,
+    IPv6Interface,
+    IPv6Network,
+    ip_address,
+    ip_interface,
+)
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +41,13 @@ from failover.lab import guard, netns
 from failover.lab.naming import make_prefix
 from failover.lab.probe import HttpGetter, Pinger, Prober
 from failover.lab.procs import Proc, stop_all
+from failover.lab.wait import wait_until
+
+IPAddress = IPv4Address | IPv6Address
+IPInterface = IPv4Interface | IPv6Interface
+IFA_F_TENTATIVE = 0x40
+IFA_F_DADFAILED = 0x08
+AF_INET, AF_INET6 = 2, 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,25 +55,34 @@ class Lan:
     bridge: str
     ifname: str
     network: IPv4Network
+    network6: IPv6Network
 
     def address(self, host_number: int) -> IPv4Interface:
         return IPv4Interface((self.network.network_address + host_number, self.network.prefixlen))
 
+    def address6(self, host_number: int) -> IPv6Interface:
+        """Host `host_number`'s IPv6 address: the network plus the number (r1 ::1)."""
+        net = self.network6
+        return IPv6Interface((net.network_address + host_number, net.prefixlen))
+
 
 LANS = (
-    Lan("br0", "eth0", IPv4Network("192.0.2.0/24")),
-    Lan("br1", "eth1", IPv4Network("198.51.100.0/24")),
+    Lan("br0", "eth0", IPv4Network("192.0.2.0/24"), IPv6Network("2001:db8::/64")),
+    Lan("br1", "eth1", IPv4Network("198.51.100.0/24"), IPv6Network("2001:db8:1::/64")),
 )
 DEFAULT_VIP = IPv4Interface("192.0.2.254/24")
+DEFAULT_VIP6 = IPv6Interface("2001:db8::100/64")  # on the first LAN; no host has it
 CLIENT_NUMBER = 100
 LOSS_TABLE = "failover_lab"
 
 
-def as_ip(address: IPv4Address | IPv4Interface | str) -> IPv4Address:
-    """The address alone, from `a.b.c.d`, `a.b.c.d/len` or an ipaddress object."""
-    if isinstance(address, IPv4Interface):  # checked first: it subclasses IPv4Address
+def as_ip(address: IPAddress | IPInterface | str) -> IPAddress:
+    """The address alone, from `a.b.c.d`, `a:b::c`, either with `/len`, or an ipaddress object."""
+    if isinstance(address, IPv4Interface | IPv6Interface):  # first: they subclass the addresses
         return address.ip
-    return address if isinstance(address, IPv4Address) else IPv4Interface(address).ip
+    if isinstance(address, IPv4Address | IPv6Address):
+        return address
+    return ip_interface(address).ip
 
 
 @dataclass(slots=True)
@@ -62,11 +93,18 @@ class Host:
     ns: str
     addresses: dict[str, IPv4Interface] = field(default_factory=dict)  # ifname -> address
     ports: dict[str, str] = field(default_factory=dict)  # ifname -> bridge port
+    addresses6: dict[str, IPv6Interface] = field(default_factory=dict)  # ifname -> global
+    link_local: dict[str, IPv6Address] = field(default_factory=dict)  # ifname -> fe80::
 
     @property
     def ip(self) -> IPv4Address:
         """The primary address on the first LAN."""
         return self.addresses[LANS[0].ifname].ip
+
+    @property
+    def ip6(self) -> IPv6Address:
+        """The global IPv6 address on the first LAN (labs with IPv6)."""
+        return self.addresses6[LANS[0].ifname].ip
 
     def argv(self, argv: list[str]) -> list[str]:
         """`argv` wrapped to run in this host's namespace."""
@@ -81,7 +119,12 @@ class Lab:
     """A namespaced LAN; use as a context manager (or call `up()` and `close()`)."""
 
     def __init__(
-        self, routers: int = 2, lans: int = 1, client: bool = True, keep_dir: bool = False
+        self,
+        routers: int = 2,
+        lans: int = 1,
+        client: bool = True,
+        keep_dir: bool = False,
+        ipv6: bool = True,
     ) -> None:
         if not 1 <= routers <= 99:
             raise ValueError("routers must be between 1 and 99")
@@ -90,6 +133,7 @@ class Lab:
         self.prefix = make_prefix()
         self.lans = LANS[:lans]
         self.keep_dir = keep_dir
+        self.ipv6 = ipv6
         self.switch = Host("switch", self.prefix + "sw")
         self.routers = [Host(f"r{i}", f"{self.prefix}r{i}") for i in range(1, routers + 1)]
         self.client = Host("client", self.prefix + "client") if client else None
@@ -124,37 +168,71 @@ class Lab:
         self._open, self._owner = True, os.getpid()
         try:
             self.dir = Path(tempfile.mkdtemp(prefix=self.prefix))
-            self._make_ns(self.switch)
+            self._make_ns(self.switch, ipv6=False)  # it only bridges
             sw = self.ipr(self.switch)
             for lan in self.lans:
                 sw.link("add", ifname=lan.bridge, kind="bridge", br_mcast_snooping=0)
                 sw.link("set", index=sw.link_lookup(ifname=lan.bridge)[0], state="up")
             for host in self.hosts.values():
-                self._make_ns(host)
+                self._make_ns(host, self.ipv6)
                 number = CLIENT_NUMBER if host is self.client else int(host.name[1:])
                 for i, lan in enumerate(self.lans):
-                    self._plug(host, lan, f"{host.name}-{i}", lan.address(number))
+                    self._plug(host, lan, f"{host.name}-{i}")
+                if self.ipv6:  # before any link is up: no address ever goes through DAD
+                    netns.sysctl(host.ns, *(f"net.ipv6.conf.{lan.ifname}.accept_dad=0"
+                                            for lan in self.lans))  # fmt: skip
+                for lan in self.lans:
+                    self._address(host, lan, number)
+            if self.ipv6:
+                wait_until(self._ipv6_ready, 30, what="every lab interface's IPv6 addresses")
         except BaseException:
             self.close()
             raise
         return self
 
-    def _make_ns(self, host: Host) -> None:
-        netns.create(host.ns)
+    def _make_ns(self, host: Host, ipv6: bool) -> None:
+        netns.create(host.ns, ipv6=ipv6)
         self._created.append(host.ns)
         ipr = self.ipr(host)
         ipr.link("set", index=ipr.link_lookup(ifname="lo")[0], state="up")
 
-    def _plug(self, host: Host, lan: Lan, port: str, address: IPv4Interface) -> None:
-        sw, ipr = self.ipr(self.switch), self.ipr(host)
+    def _plug(self, host: Host, lan: Lan, port: str) -> None:
+        """A veth from the LAN's bridge into the host (its end left down)."""
+        sw = self.ipr(self.switch)
         sw.link("add", ifname=port, kind="veth", peer={"ifname": lan.ifname, "net_ns_fd": host.ns})
         bridge = sw.link_lookup(ifname=lan.bridge)[0]
         sw.link("set", index=sw.link_lookup(ifname=port)[0], master=bridge, state="up")
-        index = ipr.link_lookup(ifname=lan.ifname)[0]
-        ipr.addr("add", index=index, address=str(address.ip), prefixlen=address.network.prefixlen)
-        ipr.link("set", index=index, state="up")
-        host.addresses[lan.ifname] = address
         host.ports[lan.ifname] = port
+
+    def _address(self, host: Host, lan: Lan, number: int) -> None:
+        """Host `number`'s addresses on the LAN, then the link up."""
+        ipr = self.ipr(host)
+        index = ipr.link_lookup(ifname=lan.ifname)[0]
+        address = lan.address(number)
+        ipr.addr("add", index=index, address=str(address.ip), prefixlen=address.network.prefixlen)
+        host.addresses[lan.ifname] = address
+        if self.ipv6:
+            address6 = lan.address6(number)
+            ipr.addr("add", index=index, address=str(address6.ip), prefixlen=64)
+            host.addresses6[lan.ifname] = address6
+        ipr.link("set", index=index, state="up")
+
+    def _ipv6_ready(self) -> bool:
+        """Every host interface has its fe80:: and global addresses, none tentative."""
+        for host in self.hosts.values():
+            ipr = self.ipr(host)
+            for lan in self.lans:
+                index = ipr.link_lookup(ifname=lan.ifname)[0]
+                ready = {
+                    IPv6Address(a.get("address"))
+                    for a in ipr.get_addr(family=AF_INET6, index=index)
+                    if not _flags(a) & (IFA_F_TENTATIVE | IFA_F_DADFAILED)
+                }
+                local = [a for a in ready if a.is_link_local]
+                if not local or host.addresses6[lan.ifname].ip not in ready:
+                    return False
+                host.link_local[lan.ifname] = local[0]
+        return True
 
     def close(self) -> None:
         """Tear everything down: processes, namespaces, temp dir. Idempotent."""
@@ -266,33 +344,45 @@ class Lab:
 
     def ping(
         self,
-        target: IPv4Address | str = DEFAULT_VIP.ip,
+        target: IPAddress | IPInterface | str = DEFAULT_VIP.ip,
         period: float = 0.01,
         source: Host | str | None = None,
     ) -> Pinger:
-        """Ping `target` continuously from the client (or `source`); stopped at teardown."""
+        """Ping `target` (IPv4 or IPv6) continuously from the client (or `source`);
+        stopped at teardown."""
         src = self.host(source) if source is not None else self.client
         if src is None:
             raise LabError("this lab has no client")
-        pinger = Pinger(src.ns, target, period)
+        pinger = Pinger(src.ns, as_ip(target), period)
         self._pingers.append(pinger)
         return pinger
 
     def http(
-        self, target: IPv4Address | str = DEFAULT_VIP.ip, port: int = 80, period: float = 0.01
+        self,
+        target: IPAddress | IPInterface | str = DEFAULT_VIP.ip,
+        port: int = 80,
+        period: float = 0.01,
     ) -> HttpGetter:
-        """GET http://target:port/ continuously from the client; stopped at teardown."""
+        """GET http://target:port/ (IPv4 or IPv6) continuously from the client; stopped at
+        teardown."""
         if self.client is None:
             raise LabError("this lab has no client")
-        getter = HttpGetter(self.client.ns, target, port, period)
+        getter = HttpGetter(self.client.ns, as_ip(target), port, period)
         self._pingers.append(getter)
         return getter
 
-    def addresses(self, host: Host | str) -> set[IPv4Address]:
-        """Every IPv4 address configured in the host's namespace."""
-        return {IPv4Address(a.get("address")) for a in self.ipr(host).get_addr(family=2)}
+    def addresses(self, host: Host | str) -> set[IPAddress]:
+        """Every address configured in the host's namespace, IPv4 and IPv6 (link-local
+        included, tentative ones too)."""
+        return {ip_address(a.get("address")) for a in self.ipr(host).get_addr()}
 
-    def holders(self, address: IPv4Address | IPv4Interface | str) -> list[Host]:
-        """The hosts that have `address` (`a.b.c.d`, or with `/len`) configured."""
+    def holders(self, address: IPAddress | IPInterface | str) -> list[Host]:
+        """The hosts that have `address` (IPv4 or IPv6, with `/len` or not) configured."""
         ip = as_ip(address)
         return [h for h in self.hosts.values() if ip in self.addresses(h)]
+
+
+def _flags(msg: Any) -> int:
+    """An address's flags: IFA_FLAGS (32 bits) when present, else ifaddrmsg's 8."""
+    extended = msg.get_attr("IFA_FLAGS")
+    return int(msg["flags"] if extended is None else extended)

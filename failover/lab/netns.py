@@ -23,22 +23,27 @@ def exec_argv(ns: str, argv: list[str]) -> list[str]:
     return ["ip", "netns", "exec", ns, *argv]
 
 
-def create(ns: str) -> None:
-    """Create a namespace; bring its loopback up and turn IPv6 off (IPv4-only LAN)."""
+def create(ns: str, ipv6: bool = False) -> None:
+    """Create a namespace, IPv4-only, or with IPv6 and no duplicate address detection.
+
+    The sysctls are written inside the namespace only (`default` covers the interfaces
+    made or moved in later; a caller sets an interface's own knob with `sysctl`).
+    """
     _netns.create(ns)
-    subprocess.run(
-        exec_argv(
-            ns,
-            [
-                "sysctl",
-                "-qw",
-                "net.ipv6.conf.all.disable_ipv6=1",
-                "net.ipv6.conf.default.disable_ipv6=1",
-            ],
-        ),
-        check=True,
-        capture_output=True,
-    )
+    if ipv6:
+        knobs = [
+            f"net.ipv6.conf.{conf}.{knob}"
+            for conf in ("all", "default")
+            for knob in ("disable_ipv6=0", "accept_dad=0", "dad_transmits=0")
+        ]
+    else:
+        knobs = ["net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"]
+    sysctl(ns, *knobs)
+
+
+def sysctl(ns: str, *settings: str) -> None:
+    """Write `key=value` sysctls inside namespace `ns` (never the host's)."""
+    subprocess.run(exec_argv(ns, ["sysctl", "-qw", *settings]), check=True, capture_output=True)
 
 
 def remove(ns: str) -> None:

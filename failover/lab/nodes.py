@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterable, Sequence
-from ipaddress import IPv4Interface
+from ipaddress import IPv4Interface, IPv6Interface
 from typing import Any
 
 from failover.lab.lab import DEFAULT_VIP, LANS, Host, Lab
@@ -24,12 +24,17 @@ def router(
     priority: int = 100,
     *,
     interface: str = LANS[0].ifname,
-    vips: Sequence[IPv4Interface | str] = (DEFAULT_VIP,),
-    interval: int = 1,
+    vips: Sequence[IPv4Interface | IPv6Interface | str] = (DEFAULT_VIP,),
+    interval: float = 1,
     preempt: bool = True,
     name: str | None = None,
+    **extra: Any,
 ) -> RouterJson:
-    """One virtual router in the original failover's JSON format."""
+    """One virtual router in the original failover's JSON format.
+
+    `extra` keys go into the router's object as they are (e.g. version=3,
+    unicast_peers=[...], use_vmac=True): the lab does not judge the daemon's schema.
+    """
     return {
         "name": name or f"VR_{vrid}",
         "vrid": vrid,
@@ -38,6 +43,7 @@ def router(
         "priority": priority,
         "advert_interval": interval,
         "preempt_mode": preempt,
+        **extra,
     }
 
 
@@ -54,7 +60,10 @@ class Node(Service):
         log_level: str = "info",
         **top: Any,
     ) -> None:
-        """`top`: object-form keys beside the routers (checks, sync_groups, ...)."""
+        """`top`: object-form keys beside the routers (checks, sync_groups, ...).
+
+        Each router object is written as given, keys the lab does not know included.
+        """
         self.lab = lab
         self.host = lab.host(host)
         self.host_name = self.host.name

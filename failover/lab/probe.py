@@ -1,4 +1,5 @@
-"""Client-visible reachability: ICMP echo or HTTP GET loops and the longest gap in replies."""
+"""Client-visible reachability: ICMP/ICMPv6 echo or HTTP GET loops (IPv4 or IPv6 targets)
+and the longest gap in replies."""
 
 from __future__ import annotations
 
@@ -14,13 +15,15 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv6Address, ip_address
 
 from pyroute2 import netns as _netns
 
 from failover.lab.wait import wait_until
 
 ECHO_REQUEST, ECHO_REPLY = 8, 0
+ECHO6_REQUEST, ECHO6_REPLY = 128, 129  # ICMPv6 (RFC 4443)
+Target = IPv4Address | IPv6Address | str
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,23 +68,34 @@ def checksum(data: bytes) -> int:
     return int(~total & 0xFFFF)
 
 
-def echo_request(ident: int, seq: int, payload: bytes = b"failover-lab") -> bytes:
-    """An ICMP echo request with a correct checksum."""
-    header = struct.pack("!BBHHH", ECHO_REQUEST, 0, 0, ident, seq)
-    csum = checksum(header + payload)
-    return struct.pack("!BBHHH", ECHO_REQUEST, 0, csum, ident, seq) + payload
+def echo_request(ident: int, seq: int, payload: bytes = b"failover-lab", v6: bool = False) -> bytes:
+    """An ICMP echo request with a correct checksum, or (`v6`) an ICMPv6 one whose
+    checksum the kernel fills in (it covers a pseudo-header only the kernel knows)."""
+    kind = ECHO6_REQUEST if v6 else ECHO_REQUEST
+    header = struct.pack("!BBHHH", kind, 0, 0, ident, seq)
+    csum = 0 if v6 else checksum(header + payload)
+    return struct.pack("!BBHHH", kind, 0, csum, ident, seq) + payload
 
 
-def parse_reply(packet: bytes, ident: int) -> int | None:
-    """The sequence number of an echo reply to `ident` (packet includes the IP header)."""
-    if len(packet) < 20:
-        return None
-    ihl = (packet[0] & 0x0F) * 4
-    icmp = packet[ihl : ihl + 8]
+def parse_reply(packet: bytes, ident: int, v6: bool = False) -> int | None:
+    """The sequence number of an echo reply to `ident`: `packet` includes the IPv4
+    header, or (`v6`) is the ICMPv6 message alone, as raw sockets deliver them."""
+    if v6:
+        icmp, reply = packet[:8], ECHO6_REPLY
+    else:
+        if len(packet) < 20:
+            return None
+        ihl = (packet[0] & 0x0F) * 4
+        icmp, reply = packet[ihl : ihl + 8], ECHO_REPLY
     if len(icmp) < 8:
         return None
     kind, _code, _csum, rid, seq = struct.unpack("!BBHHH", icmp)
-    return seq if kind == ECHO_REPLY and rid == ident else None
+    return seq if kind == reply and rid == ident else None
+
+
+def family(target: Target) -> socket.AddressFamily:
+    """AF_INET or AF_INET6, as `target` is spelled."""
+    return socket.AF_INET6 if ip_address(str(target)).version == 6 else socket.AF_INET
 
 
 class Prober:
@@ -95,9 +109,10 @@ class Prober:
 
     kind = "probe"
 
-    def __init__(self, ns: str | None, target: IPv4Address | str, period: float = 0.01) -> None:
+    def __init__(self, ns: str | None, target: Target, period: float = 0.01) -> None:
         self.ns = ns
         self.target = str(target)
+        self.family = family(target)
         self.period = period
         self.sent: list[float] = []
         self.replies: list[float] = []
@@ -185,19 +200,19 @@ class Prober:
 
 
 class Pinger(Prober):
-    """ICMP echo requests to `target` every `period` s."""
+    """ICMP (IPv4 target) or ICMPv6 (IPv6 target) echo requests every `period` s."""
 
     kind = "ping"
 
-    def __init__(self, ns: str | None, target: IPv4Address | str, period: float = 0.01) -> None:
+    def __init__(self, ns: str | None, target: Target, period: float = 0.01) -> None:
         super().__init__(ns, target, period)
         self.ident = (os.getpid() ^ id(self)) & 0xFFFF
+        self.v6 = self.family == socket.AF_INET6
+        proto = socket.IPPROTO_ICMPV6 if self.v6 else socket.IPPROTO_ICMP
         if ns is None:
-            self._sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+            self._sock = socket.socket(self.family, socket.SOCK_RAW, proto)
         else:
-            self._sock = _netns.create_socket(
-                ns, socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP
-            )
+            self._sock = _netns.create_socket(ns, self.family, socket.SOCK_RAW, proto)
         self._sock.setblocking(False)
         self._begin()
 
@@ -211,7 +226,7 @@ class Pinger(Prober):
                 seq = (seq + 1) & 0xFFFF
                 # an error (e.g. no route while the LAN is down) counts as a loss
                 with contextlib.suppress(OSError):
-                    self._sock.sendto(echo_request(self.ident, seq), (self.target, 0))
+                    self._sock.sendto(echo_request(self.ident, seq, v6=self.v6), (self.target, 0))
                 sent_at[seq] = now
                 self._record(now, None)
                 next_send += self.period
@@ -228,7 +243,7 @@ class Pinger(Prober):
                 packet = self._sock.recv(2048)
             except (BlockingIOError, InterruptedError):
                 return
-            got = parse_reply(packet, self.ident)
+            got = parse_reply(packet, self.ident, self.v6)
             sent = None if got is None else sent_at.pop(got, None)
             if sent is not None:
                 with self._lock:
@@ -252,7 +267,7 @@ class HttpGetter(Prober):
     def __init__(
         self,
         ns: str | None,
-        target: IPv4Address | str,
+        target: Target,
         port: int = 80,
         period: float = 0.01,
         timeout: float = 1.0,
@@ -260,7 +275,8 @@ class HttpGetter(Prober):
         super().__init__(ns, target, period)
         self.port = port
         self.timeout = timeout
-        self._request = f"GET / HTTP/1.1\r\nHost: {target}\r\nConnection: close\r\n\r\n"
+        host = f"[{target}]" if self.family == socket.AF_INET6 else str(target)
+        self._request = f"GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
         self._begin()
 
     def _run(self) -> None:
@@ -282,7 +298,7 @@ class HttpGetter(Prober):
                 key.fileobj.close()  # type: ignore[union-attr]
 
     def _connect(self, sel: selectors.BaseSelector, now: float) -> None:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock = socket.socket(self.family, socket.SOCK_STREAM)
         sock.setblocking(False)
         if sock.connect_ex((self.target, self.port)) not in (0, errno.EINPROGRESS):
             sock.close()

@@ -8,13 +8,14 @@ import subprocess
 import sys
 import textwrap
 from functools import partial
-from ipaddress import IPv4Interface
+from ipaddress import IPv4Interface, IPv6Address, IPv6Interface, IPv6Network
 from pathlib import Path
 
 import pytest
 
-from failover.lab import Lab, sweep, wait_until
+from failover.lab import DEFAULT_VIP6, Lab, sweep, wait_until
 from failover.lab.netns import names, pids
+from failover.lab.nodes import Node, router
 from tests.support import MakeLab
 
 pytestmark = pytest.mark.root
@@ -52,7 +53,6 @@ def test_cut_heal_and_loss(make_lab: MakeLab) -> None:
     wait_until(lambda: pinger.reachable(0.05), 10, what="ICMP to flow again")
 
 
-
 def test_the_http_probe_sees_a_service_not_just_an_address(make_lab: MakeLab) -> None:
     lab = make_lab(routers=1)
     web = lab.start("r1", [sys.executable, "-m", "http.server", "--bind", "0.0.0.0", "8080"])
@@ -64,6 +64,103 @@ def test_the_http_probe_sees_a_service_not_just_an_address(make_lab: MakeLab) ->
     assert pinger.reachable(0.2)
     outage = getter.outage()
     assert outage.lost > 0 and outage.answered > 0
+
+
+def addresses6(lab: Lab, host: str) -> dict[str, tuple[str, int, list[str]]]:
+    """address -> (interface, prefix length, flags such as "tentative") from `ip -6`."""
+    out = lab.run(host, ["ip", "-j", "-6", "addr", "show"]).stdout
+    return {
+        a["local"]: (i["ifname"], a["prefixlen"], [k for k in a if a[k] is True])
+        for i in json.loads(out)
+        for a in i["addr_info"]
+    }
+
+
+def test_ipv6_documentation_and_link_local_addresses_usable_at_once(make_lab: MakeLab) -> None:
+    lab = make_lab(routers=2, lans=2)
+    r2 = addresses6(lab, "r2")
+    assert r2["2001:db8::2"] == ("eth0", 64, [])  # no "tentative": DAD is off
+    assert r2["2001:db8:1::2"] == ("eth1", 64, [])
+    client = lab.hosts["client"]
+    assert client.addresses6 == {
+        "eth0": IPv6Interface("2001:db8::64/64"),
+        "eth1": IPv6Interface("2001:db8:1::64/64"),
+    }
+    for host in lab.hosts.values():
+        assert set(host.link_local) == {"eth0", "eth1"}
+        for ifname, local in host.link_local.items():
+            assert local.is_link_local
+            assert addresses6(lab, host.name)[str(local)][:2] == (ifname, 64)
+        assert all(  # nothing outside the documentation prefix and fe80::/10
+            IPv6Address(a) in IPv6Network("2001:db8::/32") or IPv6Address(a).is_link_local
+            for a in addresses6(lab, host.name)
+            if a != "::1"
+        )
+    assert addresses6(lab, "switch") == {}  # the switch only bridges
+    assert lab.routers[0].ip6 == IPv6Address("2001:db8::1")
+    lab.run("client", ["ping", "-6", "-c1", "-W2", "2001:db8:1::2"])
+    lab.run("r1", ["ping", "-6", "-c1", "-W2", f"{lab.routers[1].link_local['eth0']}%eth0"])
+    assert [h.name for h in lab.holders("2001:db8::2/64")] == ["r2"]
+    assert IPv6Address("2001:db8::1") in lab.addresses("r1")
+    assert lab.holders(DEFAULT_VIP6) == []
+    lab.run("r2", ["ip", "addr", "add", str(DEFAULT_VIP6), "dev", "eth0", "nodad"])
+    assert [h.name for h in lab.holders(DEFAULT_VIP6.ip)] == ["r2"]
+
+
+def test_ipv6_can_be_left_off() -> None:
+    with Lab(routers=1, client=False, ipv6=False) as lab:
+        assert addresses6(lab, "r1") == {}
+        assert lab.routers[0].addresses6 == {} and lab.routers[0].link_local == {}
+        assert all(a.version == 4 for a in lab.addresses("r1"))
+
+
+def test_ipv6_ping_measures_an_outage(make_lab: MakeLab) -> None:
+    lab = make_lab(routers=2)
+    lab.run("r1", ["ip", "addr", "add", str(DEFAULT_VIP6), "dev", "eth0", "nodad"])
+    pinger = lab.ping(DEFAULT_VIP6)
+    assert pinger.v6
+    wait_until(lambda: pinger.reachable(0.05), 10, what="the IPv6 VIP to answer")
+
+    def blackout() -> None:  # r1 off the LAN until the client has missed replies
+        lab.cut("r1")
+        wait_until(lambda: not pinger.reachable(0.3), 10, what="the VIP to go silent")
+        lab.heal("r1")
+
+    outage = pinger.measure(blackout, lambda: lab.holders(DEFAULT_VIP6) == [lab.host("r1")])
+    assert outage.longest_gap >= 0.3  # at least the silence `move` waited for
+    assert outage.lost > 0 and outage.answered > 0
+    assert pinger.reachable(0.2)
+
+
+def test_http_probe_over_ipv6(make_lab: MakeLab) -> None:
+    lab = make_lab(routers=1)
+    web = lab.start("r1", [sys.executable, "-m", "http.server", "--bind", "::", "8080"])
+    getter = lab.http("2001:db8::1", 8080)
+    wait_until(lambda: getter.reachable(0.1), 30, what="r1's web service over IPv6")
+    web.stop()
+    wait_until(lambda: not getter.reachable(0.5), 10, what="GETs to fail")
+    outage = getter.outage()
+    assert outage.lost > 0 and outage.answered > 0
+
+
+def test_node_passes_unknown_router_keys_through(make_lab: MakeLab) -> None:
+    lab = make_lab(routers=1)
+    vr = router(51, 200, vips=[DEFAULT_VIP6], interval=0.1, version=3,
+                unicast_peers=["2001:db8::2"], use_vmac=True)  # fmt: skip
+    node = Node(lab, "r1", [vr])
+    (written,) = json.loads(node.config_path.read_text())
+    assert written == {
+        "name": "VR_51",
+        "vrid": 51,
+        "interface_name": "eth0",
+        "ip_addresses": ["2001:db8::100/64"],
+        "priority": 200,
+        "advert_interval": 0.1,
+        "preempt_mode": True,
+        "version": 3,
+        "unicast_peers": ["2001:db8::2"],
+        "use_vmac": True,
+    }
 
 
 CHILD = textwrap.dedent(

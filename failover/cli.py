@@ -50,7 +50,7 @@ def describe_router(r: RouterConfig) -> str:
     track = ",".join(f"{t.check}:{t.weight}" for t in r.track)
     return (
         f"{r.name}: vrid={r.vrid} interface={r.interface} priority={r.priority}"
-        f"{' (owner)' if r.priority == 255 else ''} interval={r.advert_interval}s"
+        f"{' (owner)' if r.priority == 255 else ''} interval={r.advert_interval:g}s"
         f" preempt={preempt} auth={auth} addresses={addrs}"
         + (f" track={track}" if track else "")
         + (f" notify={r.notify[0]}" if r.notify else "")

@@ -15,17 +15,18 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from ipaddress import AddressValueError, IPv4Address, IPv4Interface, NetmaskValueError
+from ipaddress import AddressValueError, IPv4Interface, IPv6Interface, NetmaskValueError
 from pathlib import Path
 from typing import Any
 
 import voluptuous as vol
 
-from failover import tracking_config
-from failover.protocol.packet import MAX_ADDRESSES, AuthType
+from failover import tracking_config, v3_config
+from failover.protocol.packet import MAX_ADDRESSES, AuthType, IPAddress
 from failover.protocol.settings import CheckConfig, RouterConfig, SyncGroupConfig
 from failover.validators import (
     boolean,
+    distinct_items,
     errors_of,
     integer,
     interface_name,
@@ -68,46 +69,45 @@ class ConfigError(Exception):
 # -- value validators (each raises vol.Invalid with a user-facing message) -------------
 
 
-def _vip(value: Any) -> IPv4Interface:
-    """A virtual address in CIDR form, `a.b.c.d/len`."""
+def _vip(value: Any) -> IPv4Interface | IPv6Interface:
+    """A virtual address in CIDR form, `a.b.c.d/len` or `2001:db8::1/64`."""
     if not isinstance(value, str) or "/" not in value:
         raise vol.Invalid(
-            f"must be an IPv4 address with prefix length, e.g. 192.0.2.10/24 "
-            f"(got {json.dumps(value)})"
+            f"must be an IP address with prefix length, e.g. 192.0.2.10/24 or "
+            f"2001:db8::10/64 (got {json.dumps(value)})"
         )
+    iface: IPv4Interface | IPv6Interface
     try:
-        iface = IPv4Interface(value)
+        iface = IPv6Interface(value) if ":" in value else IPv4Interface(value)
     except (AddressValueError, NetmaskValueError, ValueError) as err:
-        raise vol.Invalid(f"is not an IPv4 address/prefix ({err})") from None
+        family = "IPv6" if ":" in value else "IPv4"
+        raise vol.Invalid(f"is not an {family} address/prefix ({err})") from None
     ip, net = iface.ip, iface.network
-    if ip.is_multicast or ip.is_loopback or ip.is_unspecified or ip.is_link_local:
+    # IPv4 link-local is no VIP; an IPv6 router's link-local one is (RFC 5798 5.2.9)
+    if (
+        ip.is_multicast
+        or ip.is_loopback
+        or ip.is_unspecified
+        or (ip.is_link_local and ip.version == 4)
+    ):
         raise vol.Invalid(f"{ip} cannot be a virtual address")
-    if net.prefixlen < 31 and ip in (net.network_address, net.broadcast_address):
+    if (
+        ip.version == 4
+        and net.prefixlen < 31
+        and ip in (net.network_address, net.broadcast_address)
+    ):
         raise vol.Invalid(f"{ip} is the network or broadcast address of {net}")
     return iface
 
 
-def _vip_list(value: Any) -> tuple[IPv4Interface, ...]:
+def _vip_list(value: Any) -> tuple[IPv4Interface | IPv6Interface, ...]:
     if not isinstance(value, list) or not value:
         raise vol.Invalid("must be a non-empty list of addresses like 192.0.2.10/24")
     if len(value) > MAX_ADDRESSES:
         raise vol.Invalid(
             f"at most {MAX_ADDRESSES} addresses fit one advertisement (got {len(value)})"
         )
-    errors = []
-    out = []
-    for i, item in enumerate(value):
-        try:
-            out.append(_vip(item))
-        except vol.Invalid as err:
-            errors.append(vol.Invalid(err.msg, path=[i]))
-    if errors:
-        raise vol.MultipleInvalid(errors)
-    ips = [a.ip for a in out]
-    dupes = sorted({str(ip) for ip in ips if ips.count(ip) > 1})
-    if dupes:
-        raise vol.Invalid(f"lists {', '.join(dupes)} more than once")
-    return tuple(out)
+    return distinct_items(value, _vip, lambda a: a.ip)
 
 
 def _auth_type(value: Any) -> int:
@@ -132,14 +132,6 @@ def _password(value: Any) -> bytes:
     return raw
 
 
-def _version(value: Any) -> int:
-    if type(value) is int and value == 2:
-        return 2
-    if value == 3:
-        raise vol.Invalid("VRRPv3 is not supported yet; use 2")
-    raise vol.Invalid(f"must be 2 (got {json.dumps(value)})")
-
-
 ROUTER_SCHEMA = vol.Schema(
     {
         vol.Optional("name"): string,
@@ -147,12 +139,11 @@ ROUTER_SCHEMA = vol.Schema(
         vol.Required("interface_name"): interface_name,
         vol.Required("ip_addresses"): _vip_list,
         vol.Optional("priority", default=100): integer(1, 255),
-        vol.Optional("advert_interval", default=1): integer(1, 255),
         vol.Optional("preempt_mode", default=True): boolean,
         vol.Optional("preempt_delay", default=0): number(0, 3600),
         vol.Optional("auth_type", default="none"): _auth_type,
         vol.Optional("auth_password"): _password,
-        vol.Optional("version", default=2): _version,
+        **v3_config.ROUTER_KEYS,
         **tracking_config.ROUTER_KEYS,
     }
 )
@@ -203,6 +194,7 @@ def parse(data: Any) -> Config:
         raise ConfigError([f"{where}: must list at least one virtual router"])
 
     routers: list[tuple[str, RouterConfig]] = []
+    warnings: list[str] = []
     for i, item in enumerate(items):
         prefix = prefix_of(i)
         try:
@@ -218,6 +210,11 @@ def parse(data: Any) -> Config:
                 f'{place(prefix, ["auth_password"])}: set auth_type to "simple" to use it'
             )
             continue
+        problems = v3_config.problems(prefix, r)
+        if problems:
+            errors += problems
+            continue
+        warnings += v3_config.warnings(prefix, r)
         routers.append(
             (
                 prefix,
@@ -227,13 +224,13 @@ def parse(data: Any) -> Config:
                     interface=r["interface_name"],
                     addresses=r["ip_addresses"],
                     priority=r["priority"],
-                    advert_interval=r["advert_interval"],
                     preempt_mode=r["preempt_mode"],
                     preempt_delay=r["preempt_delay"],
                     auth_type=r["auth_type"],
                     auth_password=r.get("auth_password", b""),
                     track=r["track"],
                     notify=r.get("notify", ()),
+                    **v3_config.settings(r),
                 ),
             )
         )
@@ -254,7 +251,7 @@ def parse(data: Any) -> Config:
     return Config(
         tuple(r for _, r in routers),
         settings,
-        tuple(_warnings(routers)),
+        tuple(warnings + _warnings(routers)),
         tuple(checks.values()),
         groups,
     )
@@ -294,7 +291,7 @@ def _cross_check(routers: list[tuple[str, RouterConfig]]) -> list[str]:
 def _warnings(routers: list[tuple[str, RouterConfig]]) -> list[str]:
     """Legal but suspicious: the same address in two virtual routers on one interface."""
     out = []
-    seen: dict[tuple[str, IPv4Address], str] = {}
+    seen: dict[tuple[str, IPAddress], str] = {}
     for prefix, r in routers:
         for a in r.addresses:
             other = seen.setdefault((r.interface, a.ip), r.name)

@@ -150,6 +150,8 @@ class EventMessage(_EventBase, total=False):
 
 
 Reply = StatusReply | ReloadReply | ErrorReply
+
+
 @runtime_checkable
 class Stream(Protocol):
     """Messages for a client until either side ends it (`events`)."""

@@ -39,7 +39,7 @@ def command(value: Any) -> tuple[str, ...]:
     """An argv list: the executable as an absolute path, then its arguments."""
     if not isinstance(value, list) or not value:
         raise vol.Invalid(
-            'must be a list: the program\'s absolute path, then its arguments, e.g. '
+            "must be a list: the program's absolute path, then its arguments, e.g. "
             '["/usr/bin/pgrep", "-x", "haproxy"] (never a shell command line)'
         )
     if not all(isinstance(v, str) for v in value) or not value[0]:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Hashable
+from typing import Any, TypeVar
 
 import voluptuous as vol
 
 IFNAME_RE = re.compile(r"^[^\s/:]{1,15}$")  # IFNAMSIZ - 1, no slash/colon/space
+T = TypeVar("T")
 
 
 def integer(lo: int, hi: int) -> Callable[[Any], int]:
@@ -60,6 +61,25 @@ def interface_name(value: Any) -> str:
     if not IFNAME_RE.match(name):
         raise vol.Invalid(f"is not a valid interface name (got {json.dumps(value)})")
     return name
+
+
+def distinct_items(
+    items: list[Any], item: Callable[[Any], T], key: Callable[[T], Hashable] = lambda v: v
+) -> tuple[T, ...]:
+    """Validate each item of a list (every error, at its index), then refuse repeats."""
+    errors, out = [], []
+    for i, value in enumerate(items):
+        try:
+            out.append(item(value))
+        except vol.Invalid as err:
+            errors.append(vol.Invalid(err.msg, path=[i]))
+    if errors:
+        raise vol.MultipleInvalid(errors)
+    keys = [key(v) for v in out]
+    dupes = sorted({str(k) for k in keys if keys.count(k) > 1})
+    if dupes:
+        raise vol.Invalid(f"lists {', '.join(dupes)} more than once")
+    return tuple(out)
 
 
 # -- error wording ---------------------------------------------------------------------

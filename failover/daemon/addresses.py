@@ -1,6 +1,6 @@
 """The address worker: VIP claims and one ordered queue of kernel jobs.
 
-Routers' `AddAddresses`, `RemoveAddresses` and `SendGratuitousArp` actions (RFC 3768
+Routers' `AddAddresses`, `RemoveAddresses` and `Announce` actions (RFC 3768
 6.4.2/6.4.3) become jobs run one at a time, in order, because netlink is asynchronous
 and an add must never overtake the remove before it. `VipClaims` decides whether an
 address a router gives up is still held by another router (a VIP shared by two VRIDs)
@@ -14,11 +14,12 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
-from ipaddress import IPv4Address, IPv4Interface
+from ipaddress import IPv4Address, IPv4Interface, IPv6Interface
 
 from failover.config import Config, Settings
 from failover.daemon.kernel import AddressTable
 from failover.daemon.model import Router
+from failover.protocol.packet import IPAddress
 from failover.protocol.router import State
 from failover.protocol.settings import RouterConfig
 from failover.runtime.netlink import InterfaceAddress, InterfaceError
@@ -34,16 +35,18 @@ class VipClaims:
     """
 
     def __init__(self) -> None:
-        self._holders: dict[tuple[str, IPv4Address], set[str]] = {}
-        self._protected: set[tuple[str, IPv4Address]] = set()
+        self._holders: dict[tuple[str, IPAddress], set[str]] = {}
+        self._protected: set[tuple[str, IPAddress]] = set()
 
-    def claim(self, router: str, interface: str, addresses: Iterable[IPv4Interface]) -> None:
+    def claim(
+        self, router: str, interface: str, addresses: Iterable[IPv4Interface | IPv6Interface]
+    ) -> None:
         for a in addresses:
             self._holders.setdefault((interface, a.ip), set()).add(router)
 
     def release(
-        self, router: str, interface: str, addresses: Iterable[IPv4Interface]
-    ) -> list[IPv4Interface]:
+        self, router: str, interface: str, addresses: Iterable[IPv4Interface | IPv6Interface]
+    ) -> list[IPv4Interface | IPv6Interface]:
         """Drop `router`'s claims; return the addresses nobody holds any more."""
         free = []
         for a in addresses:
@@ -56,14 +59,14 @@ class VipClaims:
                     free.append(a)
         return free
 
-    def holders(self, interface: str, address: IPv4Address) -> frozenset[str]:
+    def holders(self, interface: str, address: IPAddress) -> frozenset[str]:
         return frozenset(self._holders.get((interface, address), ()))
 
-    def protect(self, interface: str, addresses: Iterable[IPv4Address]) -> None:
+    def protect(self, interface: str, addresses: Iterable[IPAddress]) -> None:
         """Never give these back for removal (an owner's real addresses)."""
         self._protected.update((interface, a) for a in addresses)
 
-    def unclaimed(self, interface: str, address: IPv4Address) -> bool:
+    def unclaimed(self, interface: str, address: IPAddress) -> bool:
         """Neither held by a master nor protected: if present, nobody put it there now."""
         key = (interface, address)
         return key not in self._holders and key not in self._protected
@@ -79,13 +82,13 @@ class Change(StrEnum):
 class AddressJob:
     change: Change
     router: Router
-    addresses: tuple[IPv4Interface, ...]
+    addresses: tuple[IPv4Interface | IPv6Interface, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class ArpJob:
     router: Router
-    ips: tuple[IPv4Address, ...]
+    ips: tuple[IPAddress, ...]
 
 
 Job = AddressJob | ArpJob
@@ -106,12 +109,12 @@ class AddressWorker:
         return list(self._queue._queue)  # type: ignore[attr-defined]
 
     # -- actions, called synchronously by the router loop -----------------------------
-    def add(self, r: Router, addresses: tuple[IPv4Interface, ...]) -> None:
+    def add(self, r: Router, addresses: tuple[IPv4Interface | IPv6Interface, ...]) -> None:
         """6.4.2: claim the VIPs and add them."""
         self.claims.claim(r.key, r.iface.name, addresses)
         self._queue.put_nowait(AddressJob(Change.ADD, r, addresses))
 
-    def remove(self, r: Router, addresses: tuple[IPv4Interface, ...]) -> None:
+    def remove(self, r: Router, addresses: tuple[IPv4Interface | IPv6Interface, ...]) -> None:
         """6.4.3: give the VIPs up; those another router holds (or owns) stay."""
         r.cancel_garp()
         free = self.claims.release(r.key, r.iface.name, addresses)
@@ -125,7 +128,7 @@ class AddressWorker:
         if free:
             self._queue.put_nowait(AddressJob(Change.REMOVE, r, tuple(free)))
 
-    def announce(self, r: Router, ips: tuple[IPv4Address, ...]) -> None:
+    def announce(self, r: Router, ips: tuple[IPAddress, ...]) -> None:
         """6.4.1/6.4.2: gratuitous ARPs for the VIPs, `garp_repeat` times."""
         self._queue.put_nowait(ArpJob(r, ips))
 
@@ -194,7 +197,7 @@ class AddressWorker:
 
         r.garp = r.iface.arp.schedule(
             self._loop,
-            job.ips,
+            tuple(ip for ip in job.ips if isinstance(ip, IPv4Address)),  # IPv6: not yet
             s.garp_repeat,
             s.garp_delay,
             lambda: r.core.state is State.MASTER,
@@ -205,7 +208,7 @@ class AddressWorker:
 
 async def remove_vips(
     netlink: AddressTable, rc: RouterConfig, index: int, present: list[InterfaceAddress]
-) -> list[IPv4Interface]:
+) -> list[IPv4Interface | IPv6Interface]:
     """Remove `rc`'s virtual addresses from the interface; the ones that were there."""
     vips = {a.ip for a in rc.addresses}
     return [

@@ -23,9 +23,9 @@ from failover.protocol.receive import Rejected, validate
 from failover.protocol.router import (
     Action,
     AddAddresses,
+    Announce,
     RemoveAddresses,
     SendAdvert,
-    SendGratuitousArp,
     State,
     StateChanged,
 )
@@ -205,7 +205,7 @@ class RouterLoop:
                     self.addresses.add(r, addresses)
                 case RemoveAddresses(addresses):
                     self.addresses.remove(r, addresses)
-                case SendGratuitousArp(ips):
+                case Announce(ips):
                     self.addresses.announce(r, ips)
 
     # -- notify hooks -------------------------------------------------------------------

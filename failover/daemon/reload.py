@@ -92,7 +92,13 @@ async def resolve_interface(
         raise InterfaceError(f"{err} (used by {users})") from None
     present = await netlink.addresses(index)
     # The owner's (priority 255) addresses are real; other VIPs are not ours to use.
-    virtual = {a.ip for rc in rcs if rc.priority != 255 for a in rc.addresses}
+    virtual = {
+        a.ip
+        for rc in rcs
+        if rc.priority != 255
+        for a in rc.addresses
+        if isinstance(a.ip, IPv4Address)
+    }
     primary = primary_address(present, virtual)
     if primary is None:
         raise InterfaceError(
@@ -183,9 +189,7 @@ async def prepare(
     return prepared
 
 
-async def _check_links(
-    netlink: AddressTable, config: Config
-) -> dict[str, tuple[int | None, bool]]:
+async def _check_links(netlink: AddressTable, config: Config) -> dict[str, tuple[int | None, bool]]:
     """Each `interface` check's interface: (index, running), or (None, False) if missing."""
     out: dict[str, tuple[int | None, bool]] = {}
     for check in config.checks:

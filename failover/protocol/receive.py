@@ -1,8 +1,9 @@
-"""Receive validation of an IP packet carrying VRRP (RFC 3768 section 7.1).
+"""Receive validation of VRRP messages (RFC 3768 7.1 for v2, RFC 5798 7.1 for v3).
 
-One function, `validate`, takes the packet as a raw socket hands it over (IPv4 header
-included) and the local virtual routers of the receiving interface, and says whether
-the advertisement is accepted or, if not, why. Each `DropReason` is a counter.
+`validate` takes a `Datagram` (the message and what its IP header said) or, for IPv4, the
+packet as a raw socket hands it over (header included, `parse_ipv4` reads it), and the
+local virtual routers of the receiving interface, and says whether the advertisement is
+accepted or, if not, why. Each `DropReason` is a counter.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from ipaddress import IPv4Address
 from failover.protocol.packet import (
     VRRP_PROTOCOL,
     VRRP_TTL,
+    VRRP_VERSION,
     Advertisement,
     AuthType,
     DecodeError,
@@ -23,6 +25,7 @@ from failover.protocol.packet import (
     IPAddress,
     auth_field,
     decode,
+    pseudo_header,
 )
 
 IPV4_MIN_HEADER = 20
@@ -47,10 +50,13 @@ class ReceivePolicy:
     """What one local virtual router expects of the adverts it hears."""
 
     priority: int
-    advert_interval: int
-    addresses: frozenset[IPv4Address]
+    advert_interval: int  # the wire field: seconds (v2), centiseconds (v3, not checked)
+    addresses: frozenset[IPAddress]
     auth_type: int = AuthType.NONE
     auth_data: bytes = b""
+    version: int = VRRP_VERSION
+    pseudo_header: bool = True  # v3 over IPv4: the checksum covers one (see packet.py)
+    peers: frozenset[IPAddress] = frozenset()  # unicast: adverts only from these
 
     @property
     def is_owner(self) -> bool:
@@ -60,7 +66,7 @@ class ReceivePolicy:
 
 @dataclass(frozen=True, slots=True)
 class Accepted:
-    source: IPv4Address
+    source: IPAddress
     advert: Advertisement
 
 
@@ -69,19 +75,11 @@ class Rejected:
     reason: DropReason
     detail: str
     vrid: int | None = None
-    source: IPv4Address | None = None
+    source: IPAddress | None = None
 
 
-def validate(
-    packet: bytes,
-    policies: Mapping[int, ReceivePolicy],
-    local_addresses: frozenset[IPv4Address] = frozenset(),
-) -> Accepted | Rejected:
-    """Apply every RFC 3768 7.1 receive check, in the RFC's order.
-
-    `policies` maps VRID -> policy for the VRIDs configured on the receiving interface;
-    `local_addresses` are this host's own addresses there (our own looped-back adverts).
-    """
+def parse_ipv4(packet: bytes) -> Datagram | Rejected:
+    """The VRRP message in an IPv4 packet (header included), with its header's facts."""
     if len(packet) < IPV4_MIN_HEADER:
         return Rejected(DropReason.TRUNCATED, f"{len(packet)} bytes, no IPv4 header")
     ver_ihl, _tos, total_len, _id, _frag, ttl, proto, _csum = struct.unpack_from(
@@ -93,31 +91,75 @@ def validate(
     source = IPv4Address(packet[12:16])
     if proto != VRRP_PROTOCOL:
         return Rejected(DropReason.BAD_PROTOCOL, f"IP protocol {proto}", source=source)
-    if source in local_addresses:
-        return Rejected(DropReason.OWN_ADVERT, "sent by this host", source=source)
     if total_len < ihl:
         return Rejected(DropReason.BAD_IP_HEADER, f"total length {total_len}", source=source)
     if total_len > len(packet):
         return Rejected(DropReason.TRUNCATED, f"{len(packet)} of {total_len} bytes", source=source)
-    payload = packet[ihl:total_len]
+    return Datagram(source, IPv4Address(packet[16:20]), ttl, packet[ihl:total_len])
+
+
+def validate(
+    packet: bytes | Datagram,
+    policies: Mapping[int, ReceivePolicy],
+    local_addresses: frozenset[IPAddress] = frozenset(),
+) -> Accepted | Rejected:
+    """Apply every 7.1 receive check, in the RFC's order.
+
+    `policies` maps VRID -> policy for the VRIDs configured on the receiving interface
+    (for one address family); `local_addresses` are this host's own addresses there (our
+    own looped-back adverts).
+    """
+    got = parse_ipv4(packet) if isinstance(packet, bytes) else packet
+    if isinstance(got, Rejected):
+        return got
+    source, payload = got.source, got.payload
+    if source in local_addresses:
+        return Rejected(DropReason.OWN_ADVERT, "sent by this host", source=source)
     # The claimed VRID (unverified), so the caller can count a drop on its router.
     vrid = payload[1] if len(payload) > 1 else None
-    # 7.1: MUST verify that the IP TTL is 255.
-    if ttl != VRRP_TTL:
-        return Rejected(DropReason.BAD_TTL, f"TTL {ttl}, expected 255", vrid, source)
-    # 7.1: version 2, complete packet, checksum: all inside decode.
+    # 7.1: MUST verify that the IPv4 TTL / IPv6 Hop Limit is 255.
+    if got.hop_limit != VRRP_TTL:
+        return Rejected(DropReason.BAD_TTL, f"TTL {got.hop_limit}, expected 255", vrid, source)
+    # 7.1: the version, a complete message, the checksum: all inside decode. The VRID's
+    # policy says which version and (v3 over IPv4) whether a pseudo-header is covered.
+    claimed = policies.get(vrid) if vrid is not None else None
+    ipv6 = source.version == 6
+    pseudo = b""
+    if ipv6 or claimed is None or claimed.pseudo_header:
+        pseudo = pseudo_header(source, got.destination, len(payload))
     try:
-        adv = decode(payload)
+        adv = decode(payload, ipv6, pseudo, claimed.version if claimed else None)
     except DecodeError as err:
         return Rejected(err.reason, err.detail, vrid=vrid, source=source)
     # 7.1: MUST verify the VRID is configured on the receiving interface ...
     policy = policies.get(adv.vrid)
     if policy is None:
         return Rejected(DropReason.UNKNOWN_VRID, "VRID not configured here", adv.vrid, source)
+    # Unicast peers (not the RFC's; keepalived's unicast_peer): from a listed peer only.
+    if policy.peers and source not in policy.peers:
+        return Rejected(DropReason.NOT_A_PEER, f"{source} is not a unicast peer", adv.vrid, source)
     # ... and the local router is not the IP address owner (Priority = 255).
     if policy.is_owner:
         return Rejected(DropReason.LOCAL_OWNER, "local router is the owner", adv.vrid, source)
-    # 7.1: MUST verify that the Auth Type matches the locally configured one ...
+    if adv.version == VRRP_VERSION:
+        rejected = _check_v2(adv, policy, source)
+        if rejected is not None:
+            return rejected
+    # 7.1: MAY verify the address list; if it differs and the sender is not the owner
+    # (priority != 255), MUST drop. We always check.
+    if frozenset(adv.addresses) != policy.addresses and adv.priority != 255:
+        return Rejected(
+            DropReason.ADDRESS_MISMATCH,
+            f"addresses {sorted(map(str, adv.addresses))} differ from ours",
+            adv.vrid,
+            source,
+        )
+    return Accepted(source, adv)
+
+
+def _check_v2(adv: Advertisement, policy: ReceivePolicy, source: IPAddress) -> Rejected | None:
+    """RFC 3768 7.1's checks that RFC 5798 dropped: authentication, the interval."""
+    # MUST verify that the Auth Type matches the locally configured one ...
     if adv.auth_type != policy.auth_type:
         return Rejected(
             DropReason.AUTH_TYPE_MISMATCH,
@@ -130,7 +172,7 @@ def validate(
         auth_field(AuthType.SIMPLE, adv.auth_data), auth_field(AuthType.SIMPLE, policy.auth_data)
     ):
         return Rejected(DropReason.AUTH_MISMATCH, "password differs", adv.vrid, source)
-    # 7.1: MUST verify the Adver Interval equals the locally configured one.
+    # MUST verify the Adver Interval equals the locally configured one (v3 learns it).
     if adv.advert_interval != policy.advert_interval:
         return Rejected(
             DropReason.INTERVAL_MISMATCH,
@@ -138,13 +180,4 @@ def validate(
             adv.vrid,
             source,
         )
-    # 7.1: MAY verify the address list; if it differs and the sender is not the owner
-    # (priority != 255), MUST drop. We always check.
-    if frozenset(adv.addresses) != policy.addresses and adv.priority != 255:
-        return Rejected(
-            DropReason.ADDRESS_MISMATCH,
-            f"addresses {sorted(map(str, adv.addresses))} differ from ours",
-            adv.vrid,
-            source,
-        )
-    return Accepted(source, adv)
+    return None

@@ -1,4 +1,8 @@
-"""One virtual router's state machine (RFC 3768 section 6), sans-IO.
+"""One virtual router's state machine (RFC 3768 section 6; RFC 5798 section 6), sans-IO.
+
+One machine for VRRPv2 and VRRPv3; what differs is data: v3 timers count in centiseconds
+and scale Skew_Time by Master_Adver_Interval, which a backup learns from its master's
+adverts (RFC 5798 6.1, 6.4.2), where v2 drops an advert with another interval.
 
 Inputs are `start`, `stop`, `receive` (an accepted advertisement and its sender's
 primary address), `expire` (a timer deadline reached), `track` (tracked items' results
@@ -14,9 +18,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from ipaddress import IPv4Address, IPv4Interface
+from ipaddress import IPv4Interface, IPv6Interface
 
-from failover.protocol.packet import Advertisement
+from failover.protocol.packet import VRRP_VERSION, Advertisement, IPAddress
 from failover.protocol.receive import ReceivePolicy
 from failover.protocol.settings import RouterConfig
 from failover.protocol.tracking import CheckStatus, assess
@@ -61,21 +65,26 @@ class SendAdvert:
     priority: int
 
 
+VirtualAddresses = tuple[IPv4Interface | IPv6Interface, ...]  # one family (config)
+
+
 @dataclass(frozen=True, slots=True)
 class AddAddresses:
-    addresses: tuple[IPv4Interface, ...]
+    addresses: VirtualAddresses
 
 
 @dataclass(frozen=True, slots=True)
 class RemoveAddresses:
-    addresses: tuple[IPv4Interface, ...]
+    addresses: VirtualAddresses
 
 
 @dataclass(frozen=True, slots=True)
-class SendGratuitousArp:
-    """RFC 3768 6.4.1/6.4.2: broadcast a gratuitous ARP for each address."""
+class Announce:
+    """Tell the LAN where each address is now: a gratuitous ARP per IPv4 address (RFC
+    3768 6.4.1/6.4.2), an unsolicited Neighbor Advertisement per IPv6 one (RFC 5798
+    6.4.1/6.4.2)."""
 
-    addresses: tuple[IPv4Address, ...]
+    addresses: tuple[IPAddress, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,30 +94,41 @@ class StateChanged:
     reason: str
 
 
-Action = SendAdvert | AddAddresses | RemoveAddresses | SendGratuitousArp | StateChanged
+Action = SendAdvert | AddAddresses | RemoveAddresses | Announce | StateChanged
 
 
-def skew_time(priority: int) -> float:
-    """RFC 3768 6.1: Skew_Time = (256 - Priority) / 256 seconds."""
-    return (256 - priority) / 256
+def skew_time(priority: int, interval: float = 1.0, version: int = VRRP_VERSION) -> float:
+    """Skew_Time in seconds. RFC 3768 6.1: (256 - Priority) / 256 s; RFC 5798 6.1:
+    ((256 - Priority) * Master_Adver_Interval) / 256, `interval` being the latter."""
+    return (256 - priority) / 256 * (1.0 if version == VRRP_VERSION else interval)
 
 
-def master_down_interval(priority: int, advert_interval: float) -> float:
-    """RFC 3768 6.1: Master_Down_Interval = 3 * Advertisement_Interval + Skew_Time."""
-    return 3 * advert_interval + skew_time(priority)
+def master_down_interval(
+    priority: int, advert_interval: float, version: int = VRRP_VERSION
+) -> float:
+    """Master_Down_Interval = 3 * (Master_)Advert_Interval + Skew_Time (RFC 3768 6.1,
+    RFC 5798 6.1)."""
+    return 3 * advert_interval + skew_time(priority, advert_interval, version)
+
+
+def wire_interval(seconds: float, version: int) -> int:
+    """The interval as an advert carries it: seconds (v2), centiseconds (v3, 5.2.7)."""
+    return int(seconds) if version == VRRP_VERSION else round(seconds * 100)
 
 
 class VirtualRouter:
     """RFC 3768 section 6 for one (interface, VRID)."""
 
-    def __init__(self, config: RouterConfig, primary_ip: IPv4Address) -> None:
+    def __init__(self, config: RouterConfig, primary_ip: IPAddress) -> None:
         self.config = config
         self.policy = self.receive_policy()  # refreshed by `reconfigure`
         self.primary_ip = primary_ip
         self.state = State.INITIALIZE
         self.state_since: float | None = None
-        self.master_ip: IPv4Address | None = None
+        self.master_ip: IPAddress | None = None
         self.master_priority: int | None = None
+        # RFC 5798 6.1: learned from the master's adverts (v3); v2: always ours
+        self.master_adver_interval: float = config.advert_interval
         self._deadline: float | None = None
         self._lower_since: float | None = None  # preempt_delay: first lower-priority advert
         self._statuses: dict[str, CheckStatus] = {}  # the checks' latest (see `track`)
@@ -128,33 +148,37 @@ class VirtualRouter:
 
     @property
     def skew_time(self) -> float:
-        return skew_time(self.priority)
+        return skew_time(self.priority, self.master_adver_interval, self.config.version)
 
     @property
     def master_down_interval(self) -> float:
-        return master_down_interval(self.priority, self.config.advert_interval)
+        return master_down_interval(self.priority, self.master_adver_interval, self.config.version)
 
     def receive_policy(self) -> ReceivePolicy:
         """What RFC 3768 7.1 checks against for this router (cached as `policy`)."""
         c = self.config
         return ReceivePolicy(
             priority=c.priority,
-            advert_interval=c.advert_interval,
+            advert_interval=wire_interval(c.advert_interval, c.version),
             addresses=frozenset(a.ip for a in c.addresses),
             auth_type=c.auth_type,
             auth_data=c.auth_password,
+            version=c.version,
+            pseudo_header=c.checksum_ipv4_pseudo_header,
+            peers=frozenset(c.unicast_peers),
         )
 
     def advertisement(self, priority: int | None = None) -> Advertisement:
-        """The advertisement this router sends (RFC 3768 5.3)."""
+        """The advertisement this router sends (RFC 3768 5.3, RFC 5798 5.2)."""
         c = self.config
         return Advertisement(
             vrid=c.vrid,
             priority=self.priority if priority is None else priority,
             addresses=tuple(a.ip for a in c.addresses),
-            advert_interval=c.advert_interval,
+            advert_interval=wire_interval(c.advert_interval, c.version),
             auth_type=c.auth_type,
             auth_data=c.auth_password,
+            version=c.version,
         )
 
     def next_deadline(self) -> float | None:
@@ -241,6 +265,8 @@ class VirtualRouter:
         old_priority = self.priority
         self.config = config
         self.policy = self.receive_policy()
+        if config.version == VRRP_VERSION or config.version != old.version:
+            self.master_adver_interval = config.advert_interval  # v3 keeps what it learned
         self._reassess()  # new priority or tracked items: new effective priority and faults
         if self.state is State.FAULT and not self.faults:
             return self._restart(now, "reconfigured without its fault")
@@ -256,7 +282,7 @@ class VirtualRouter:
             return self._reconfigure_backup(old_priority, old, now)
         return []  # Initialize/Fault: the new config is used at the next Startup (6.4.1).
 
-    def receive(self, advert: Advertisement, source: IPv4Address, now: float) -> list[Action]:
+    def receive(self, advert: Advertisement, source: IPAddress, now: float) -> list[Action]:
         """An advertisement that passed `receive.validate` (RFC 3768 7.1)."""
         if self.state is State.BACKUP:
             return self._backup_receive(advert, source, now)
@@ -328,9 +354,7 @@ class VirtualRouter:
         return actions
 
     # -- RFC 3768 6.4.2 ------------------------------------------------------------------
-    def _backup_receive(
-        self, advert: Advertisement, source: IPv4Address, now: float
-    ) -> list[Action]:
+    def _backup_receive(self, advert: Advertisement, source: IPAddress, now: float) -> list[Action]:
         if advert.priority == 0:
             # 6.4.2: the master left: Master_Down_Timer = Skew_Time.
             self._deadline = now + self.skew_time
@@ -343,7 +367,9 @@ class VirtualRouter:
             return []
         if not lower:
             self._lower_since = None
-        # 6.4.2: preempt off, or priority >= ours: reset Master_Down_Timer.
+        # 6.4.2: preempt off, or priority >= ours: (v3: Master_Adver_Interval = the
+        # advert's, Master_Down_Interval recomputed) reset Master_Down_Timer.
+        self._learn_interval(advert)
         self._deadline = now + self.master_down_interval
         self.master_ip = source
         self.master_priority = advert.priority
@@ -391,25 +417,26 @@ class VirtualRouter:
         if added:
             # 6.4.2 (as on becoming Master): claim the new addresses and broadcast a
             # gratuitous ARP for each.
-            actions += [AddAddresses(added), SendGratuitousArp(tuple(a.ip for a in added))]
+            actions += [AddAddresses(added), Announce(tuple(a.ip for a in added))]
         return actions
 
-    def _master_receive(
-        self, advert: Advertisement, source: IPv4Address, now: float
-    ) -> list[Action]:
+    def _master_receive(self, advert: Advertisement, source: IPAddress, now: float) -> list[Action]:
         if advert.priority == 0:
             # 6.4.3: another router left: send an advert at once, reset Adver_Timer.
             self._deadline = now + self.config.advert_interval
             return [SendAdvert(self.priority)]
         higher = advert.priority > self.priority
-        tie_lost = advert.priority == self.priority and source > self.primary_ip
+        tie_lost = advert.priority == self.priority and int(source) > int(self.primary_ip)
         if higher or tie_lost:
-            # 6.4.3: cancel Adver_Timer, Master_Down_Timer = Master_Down_Interval, Backup.
+            # 6.4.3: cancel Adver_Timer, (v3: learn Master_Adver_Interval, recompute
+            # Skew_Time and Master_Down_Interval) Master_Down_Timer = it, Backup.
             why = "higher priority" if higher else "equal priority, greater primary IP"
             actions: list[Action] = [RemoveAddresses(self.config.addresses)]
             actions += self._become_backup(
                 now, f"{why} advert from {source} (priority {advert.priority})"
             )
+            self._learn_interval(advert)
+            self._deadline = now + self.master_down_interval
             self.master_ip = source
             self.master_priority = advert.priority
             return actions
@@ -430,7 +457,7 @@ class VirtualRouter:
             *actions,
             SendAdvert(self.priority),
             AddAddresses(self.config.addresses),
-            SendGratuitousArp(tuple(a.ip for a in self.config.addresses)),
+            Announce(tuple(a.ip for a in self.config.addresses)),
         ]
 
     def _reassess(self) -> None:
@@ -457,7 +484,14 @@ class VirtualRouter:
         return self._become_backup(now, reason)
 
     def _become_backup(self, now: float, reason: str) -> list[Action]:
+        # RFC 5798 6.4.1: Master_Adver_Interval = Advertisement_Interval, then the timer
+        self.master_adver_interval = self.config.advert_interval
         return self._enter(State.BACKUP, now, reason, now + self.master_down_interval)
+
+    def _learn_interval(self, advert: Advertisement) -> None:
+        """RFC 5798 6.4.2/6.4.3: a v3 backup takes its master's advertisement interval."""
+        if self.config.version != VRRP_VERSION:
+            self.master_adver_interval = advert.interval
 
     def _enter(self, new: State, now: float, reason: str, deadline: float | None) -> list[Action]:
         if new not in TRANSITIONS[self.state]:

@@ -1,4 +1,5 @@
-"""The settings one virtual router runs with, as the core needs them (RFC 3768 5.3, 6.1).
+"""The settings one virtual router runs with, as the core needs them (RFC 3768 5.3, 6.1;
+RFC 5798 5.2, 6.1 for VRRPv3).
 
 Plain frozen dataclasses, standard library only: the loader (`failover.config`) builds
 them from the JSON file, tests build them directly, and the core never sees the file.
@@ -7,9 +8,9 @@ them from the JSON file, tests build them directly, and the core never sees the 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from ipaddress import IPv4Interface
+from ipaddress import IPv4Interface, IPv6Interface
 
-from failover.protocol.packet import AuthType
+from failover.protocol.packet import VRRP_VERSION, AuthType, IPAddress
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,20 +56,33 @@ class Track:
 
 @dataclass(frozen=True, slots=True)
 class RouterConfig:
-    """One virtual router: identity (interface, VRID), addresses and RFC 3768 parameters."""
+    """One virtual router: identity (interface, VRID, family), addresses and parameters.
+
+    One address family per router (RFC 5798 says so); IPv6 needs version 3.
+    """
 
     name: str
     vrid: int  # 5.3.3
     interface: str
-    addresses: tuple[IPv4Interface, ...]  # 5.3.9, with the prefix the VIP is added with
+    addresses: tuple[IPv4Interface | IPv6Interface, ...]  # 5.3.9, with prefix; one family
     priority: int = 100  # 5.3.4; 255 = the address owner
-    advert_interval: int = 1  # 5.3.7, seconds
+    advert_interval: float = 1  # 5.3.7, seconds: whole (v2), 0.01 steps (v3, 5.2.7)
+    version: int = VRRP_VERSION
+    checksum_ipv4_pseudo_header: bool = True  # v3 over IPv4 (packet.py); False: RFC 9568
+    unicast_peers: tuple[IPAddress, ...] = ()  # adverts go to these instead of the group
+    unicast_source: IPAddress | None = None  # adverts' source then (else the primary)
+    use_vmac: bool = False  # a macvlan with the virtual MAC (RFC 5798 7.3) holds the VIPs
     preempt_mode: bool = True  # 6.1
     preempt_delay: float = 0.0  # seconds a backup tolerates a lower-priority master
     auth_type: int = AuthType.NONE  # 5.3.6
     auth_password: bytes = b""  # 5.3.10, at most 8 bytes
     track: tuple[Track, ...] = ()  # checks weighed into the effective priority
     notify: tuple[str, ...] = ()  # a hook (argv) told of each state change
+
+    @property
+    def family(self) -> int:
+        """4 or 6: the family of its addresses (IPv4 when it has none)."""
+        return self.addresses[0].version if self.addresses else 4
 
     @property
     def key(self) -> tuple[str, int]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import struct
-from ipaddress import IPv4Address, IPv4Interface
+from ipaddress import IPv4Address, ip_interface
 
 from failover.protocol.packet import VRRP_GROUP, VRRP_PROTOCOL, checksum
 from failover.protocol.settings import RouterConfig
@@ -63,7 +63,7 @@ def router_config(
         name=str(kw.pop("name", f"VR_{vrid}_p{priority}")),
         vrid=vrid,
         interface=str(kw.pop("interface", "eth0")),
-        addresses=tuple(IPv4Interface(a) for a in addresses),
+        addresses=tuple(ip_interface(a) for a in addresses),
         priority=priority,
         **kw,  # type: ignore[arg-type]
     )

@@ -72,8 +72,8 @@ def test_broken_file_exits_1_with_every_error_on_stderr(tmp_path: Path) -> None:
     lines = done.stderr.splitlines()
     assert lines[0] == f"{path}: invalid configuration:"
     assert sorted(lines[1:]) == [
-        "  virtual_routers[1].ip_addresses[0]: must be an IPv4 address with prefix length, "
-        'e.g. 192.0.2.10/24 (got "192.0.2.11")',
+        "  virtual_routers[1].ip_addresses[0]: must be an IP address with prefix length, "
+        'e.g. 192.0.2.10/24 or 2001:db8::10/64 (got "192.0.2.11")',
         "  virtual_routers[1].vrid: must be at most 255 (got 300)",
     ]
 

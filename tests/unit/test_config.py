@@ -106,11 +106,12 @@ def test_config_is_frozen() -> None:
     assert isinstance(config, Config)
 
 
-def test_version_2_accepted_and_3_refused() -> None:
-    assert parse({**BASE, "version": 2}).routers
-    assert one_error(version=3) == "virtual_routers[0].version: VRRPv3 is not supported yet; use 2"
-    assert one_error(version="2") == 'virtual_routers[0].version: must be 2 (got "2")'
-    assert one_error(version=2.0) == "virtual_routers[0].version: must be 2 (got 2.0)"
+def test_version_2_is_the_default_and_3_is_accepted() -> None:
+    assert parse(BASE).routers[0].version == 2
+    assert parse({**BASE, "version": 3}).routers[0].version == 3
+    assert one_error(version=4) == "virtual_routers[0].version: must be 2 or 3 (got 4)"
+    assert one_error(version="2") == 'virtual_routers[0].version: must be 2 or 3 (got "2")'
+    assert one_error(version=2.0) == "virtual_routers[0].version: must be 2 or 3 (got 2.0)"
 
 
 # -- ranges and types --------------------------------------------------------------------------
@@ -127,9 +128,19 @@ def test_version_2_accepted_and_3_refused() -> None:
         ("priority", 0, "must be at least 1 (got 0)"),
         ("priority", 256, "must be at most 255 (got 256)"),
         ("priority", False, "must be a whole number (got false)"),
-        ("advert_interval", 0, "must be at least 1 (got 0)"),
-        ("advert_interval", 256, "must be at most 255 (got 256)"),
-        ("advert_interval", 0.5, "must be a whole number (got 0.5)"),
+        ("advert_interval", 0, "must be a positive number of seconds (got 0)"),
+        (
+            "advert_interval",
+            256,
+            "must be whole seconds from 1 to 255 with version 2 (got 256); "
+            'fractions of a second need "version": 3',
+        ),
+        (
+            "advert_interval",
+            0.5,
+            "must be whole seconds from 1 to 255 with version 2 (got 0.5); "
+            'fractions of a second need "version": 3',
+        ),
         ("preempt_mode", "true", 'must be true or false (got "true")'),
         ("preempt_mode", 1, "must be true or false (got 1)"),
         ("preempt_mode", None, None),  # absent: fine
@@ -197,8 +208,8 @@ def test_settings_ranges() -> None:
         ("192.0.2.10/24", "ip_addresses: must be a non-empty list of addresses like 192.0.2.10/24"),
         (
             ["192.0.2.10"],
-            "ip_addresses[0]: must be an IPv4 address with prefix length, "
-            'e.g. 192.0.2.10/24 (got "192.0.2.10")',
+            "ip_addresses[0]: must be an IP address with prefix length, "
+            'e.g. 192.0.2.10/24 or 2001:db8::10/64 (got "192.0.2.10")',
         ),
         (
             ["192.0.2.0/24"],
@@ -329,7 +340,7 @@ def test_all_errors_at_once() -> None:
             "[1].interface_name: is required",
             "[1].ip_addresses: is required",
             "[2].auth_password: is required with simple auth",
-            "[3].advert_interval: must be at least 1 (got 0)",
+            "[3].advert_interval: must be a positive number of seconds (got 0)",
         ]
     )
 

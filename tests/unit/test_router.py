@@ -17,7 +17,7 @@ from failover.protocol.router import (
     AddAddresses,
     RemoveAddresses,
     SendAdvert,
-    SendGratuitousArp,
+    Announce,
     State,
     StateChanged,
     VirtualRouter,
@@ -87,12 +87,12 @@ def test_skew_time_and_master_down_interval(
 def test_owner_starts_as_master_with_advert_and_garp_at_once() -> None:
     r = vr(255)
     actions = r.start(10.0)
-    assert kinds(actions) == [StateChanged, SendAdvert, AddAddresses, SendGratuitousArp]
+    assert kinds(actions) == [StateChanged, SendAdvert, AddAddresses, Announce]
     assert actions[0] == StateChanged(INIT, MASTER, "address owner (priority 255)")
     assert actions[1:] == [
         SendAdvert(255),
         AddAddresses(r.config.addresses),
-        SendGratuitousArp((IP("192.0.2.100"),)),
+        Announce((IP("192.0.2.100"),)),
     ]
     assert r.state is MASTER
     assert r.next_deadline() == 11.0  # Adver_Timer = Advertisement_Interval
@@ -112,7 +112,7 @@ def test_master_down_fires_at_its_deadline_and_not_a_millisecond_before() -> Non
     assert r.expire(3.609375 - 0.002) == []
     assert r.state is BACKUP
     actions = r.expire(3.609375)
-    assert kinds(actions) == [StateChanged, SendAdvert, AddAddresses, SendGratuitousArp]
+    assert kinds(actions) == [StateChanged, SendAdvert, AddAddresses, Announce]
     assert actions[1] == SendAdvert(100)
     assert r.state is MASTER
     assert r.next_deadline() == 4.609375
@@ -325,7 +325,7 @@ def test_owner_link_up_is_master_at_once() -> None:
         StateChanged,
         SendAdvert,
         AddAddresses,
-        SendGratuitousArp,
+        Announce,
     ]
     assert r.next_deadline() == 3.0
 
@@ -363,7 +363,7 @@ C = ("c", 200, "192.0.2.3")
 def test_lan_owner_sends_advert_and_garp_at_start_then_every_interval() -> None:
     lan = lan_of(("o", 255, "192.0.2.1"))
     lan.start("o")
-    assert kinds(lan.actions("o")) == [StateChanged, SendAdvert, AddAddresses, SendGratuitousArp]
+    assert kinds(lan.actions("o")) == [StateChanged, SendAdvert, AddAddresses, Announce]
     lan.run_until(10.0)
     assert lan.adverts("o") == [(float(t), 255) for t in range(11)]
     assert [r.reason for _, _, r in lan.drops] == [DropReason.OWN_ADVERT] * 11

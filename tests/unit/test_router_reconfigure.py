@@ -17,7 +17,7 @@ from failover.protocol.router import (
     AddAddresses,
     RemoveAddresses,
     SendAdvert,
-    SendGratuitousArp,
+    Announce,
     State,
     StateChanged,
     VirtualRouter,
@@ -74,7 +74,7 @@ def test_master_adds_a_vip_with_garp_and_advertises_the_new_list_at_once() -> No
     r = master(cfg())
     new = cfg(addresses=(str(A), str(B)))
     actions = r.reconfigure(new, 10.4)
-    assert actions == [SendAdvert(100), AddAddresses((B,)), SendGratuitousArp((B.ip,))]
+    assert actions == [SendAdvert(100), AddAddresses((B,)), Announce((B.ip,))]
     assert r.state is MASTER and r.config == new
     assert r.advertisement().addresses == (A.ip, B.ip)
     assert r.next_deadline() == 11.4  # Adver_Timer reset from the advert just sent
@@ -95,7 +95,7 @@ def test_master_replaces_a_vip_whose_prefix_changed() -> None:
     assert actions == [
         RemoveAddresses((A,)),
         AddAddresses((wider,)),
-        SendGratuitousArp((wider.ip,)),
+        Announce((wider.ip,)),
     ]
     assert r.next_deadline() == 11.0
 
@@ -187,7 +187,7 @@ def test_backup_becoming_the_owner_is_master_at_once_as_at_startup() -> None:
         StateChanged(BACKUP, MASTER, "reconfigured as address owner (priority 255)"),
         SendAdvert(255),
         AddAddresses((A, B)),
-        SendGratuitousArp((A.ip, B.ip)),
+        Announce((A.ip, B.ip)),
     ]
     assert r.state is MASTER and r.next_deadline() == 12.0
 

@@ -24,7 +24,7 @@ from failover.protocol.router import (
     IllegalTransition,
     RemoveAddresses,
     SendAdvert,
-    SendGratuitousArp,
+    Announce,
     State,
     StateChanged,
     VirtualRouter,
@@ -108,7 +108,7 @@ def became_master(r: VirtualRouter, reason: str) -> list[Action]:
         StateChanged(BACKUP, MASTER, reason),
         SendAdvert(r.priority),
         AddAddresses(r.config.addresses),
-        SendGratuitousArp(tuple(a.ip for a in r.config.addresses)),
+        Announce(tuple(a.ip for a in r.config.addresses)),
     ]
 
 

@@ -15,7 +15,7 @@ from failover.protocol.router import (
     AddAddresses,
     RemoveAddresses,
     SendAdvert,
-    SendGratuitousArp,
+    Announce,
     State,
     StateChanged,
     VirtualRouter,
@@ -164,7 +164,7 @@ def test_an_owner_leaving_fault_is_master_at_once() -> None:
     r.start(0.0)
     assert r.state is State.FAULT
     actions = r.track(1.0, {"svc": OK})
-    assert [type(a) for a in actions] == [StateChanged, SendAdvert, AddAddresses, SendGratuitousArp]
+    assert [type(a) for a in actions] == [StateChanged, SendAdvert, AddAddresses, Announce]
     assert actions[1] == SendAdvert(255)
 
 

@@ -21,7 +21,7 @@ description:
     group whose members name their interface differently is judged as two groups).
   - Returns the verdict, the list of problems in words, and a table of who is in which
     state, for a readable failure message.
-positional: _input, preferred, master
+positional: _input, preferred, master, fault_ok
 options:
   _input:
     description:
@@ -38,6 +38,13 @@ options:
       - A host that must be the master of every virtual router it runs (after a health
         change moved the group, say), whatever the priorities.
     type: str
+  fault_ok:
+    description:
+      - Hosts whose virtual routers may be in FAULT (a tracked service stopped on
+        purpose, say), holding none of the addresses; FAULT elsewhere is a problem.
+    type: list
+    elements: str
+    default: []
 """
 
 EXAMPLES = r"""
@@ -93,7 +100,7 @@ def _label(key, seen):
     return f"{_names(seen)} ({key[0]}, VRID {key[1]})"
 
 
-def vrrp_convergence(fleet, preferred=False, master=None):
+def vrrp_convergence(fleet, preferred=False, master=None, fault_ok=()):
     if not isinstance(fleet, Mapping):
         raise AnsibleFilterError("vrrp_convergence: input must map host names to vrrp_info results")
     problems = []
@@ -122,7 +129,9 @@ def vrrp_convergence(fleet, preferred=False, master=None):
                 + ", expected exactly 1"
             )
         problems.extend(
-            f"{name}: {h} is {s}" for h, s in state_of.items() if s not in ("MASTER", "BACKUP")
+            f"{name}: {h} is {s}"
+            for h, s in state_of.items()
+            if s not in ("MASTER", "BACKUP") and not (s == "FAULT" and h in fault_ok)
         )
         if len(master_hosts) != 1:
             continue
@@ -139,7 +148,8 @@ def vrrp_convergence(fleet, preferred=False, master=None):
             if s == "BACKUP" and master_ip and seen[h].get("master_ip") != master_ip
         )
         if preferred:
-            best = max(seen, key=lambda h: running_priority(seen[h]))
+            able = [h for h in seen if state_of[h] != "FAULT"]  # FAULT cannot be master
+            best = max(able, key=lambda h: running_priority(seen[h]))
             if best != actual and running_priority(seen[best]) > running_priority(m):
                 problems.append(
                     f"{name}: master is {actual} (priority {running_priority(m)}), but "

@@ -25,7 +25,7 @@ description:
     moments (one while a lower-priority router was briefly master) cannot pass apart.
   - The P(failover.vrrp.vrrp_convergence#filter) filter then judges the whole fleet (one
     master per virtual router, agreed by all) on the settled hosts' results.
-positional: _input, fleet_ips, preferred, fleet, master
+positional: _input, fleet_ips, preferred, fleet, master, fault_ok
 options:
   _input:
     description: One host's M(failover.vrrp.vrrp_info) result.
@@ -56,6 +56,12 @@ options:
         virtual router it runs (after a health change, say); it replaces the choice by
         priority, with or without O(preferred).
     type: dict
+  fault_ok:
+    description:
+      - Accept FAULT on this host (a tracked service stopped on purpose, say), as long as
+        it holds none of the virtual router's addresses; otherwise FAULT is not settled.
+    type: bool
+    default: false
 """
 
 EXAMPLES = r"""
@@ -104,7 +110,7 @@ def _chosen_masters(fleet):
     return {key: ip for key, (_rank, ip) in best.items()}
 
 
-def vrrp_settled(info, fleet_ips, preferred=False, fleet=None, master=None):
+def vrrp_settled(info, fleet_ips, preferred=False, fleet=None, master=None, fault_ok=False):
     if not isinstance(info, Mapping):
         raise AnsibleFilterError("vrrp_settled: input must be one host's vrrp_info result")
     if not info.get("running"):
@@ -142,6 +148,8 @@ def vrrp_settled(info, fleet_ips, preferred=False, fleet=None, master=None):
                     f"{name}: BACKUP with priority {running_priority(r)} under a master with "
                     f"{r.get('master_priority')} (preemption pending)"
                 )
+        elif state == "FAULT" and fault_ok:
+            problems.extend(f"{name}: FAULT still holds VIP {v}" for v in vips if v in local)
         else:
             problems.append(f"{name}: {state}")
     return problems

@@ -176,3 +176,16 @@ def test_a_given_master_must_be_the_master():
     assert vrrp_convergence(healthy(), master="r2")["problems"] == [
         "VR_1 (eth0, VRID 51): master is r1, not r2"
     ]
+
+
+def test_a_host_in_fault_is_a_problem_unless_allowed_and_never_the_preferred_master():
+    fleet = healthy()
+    # r2 took over after r1's tracked service stopped: r1 in FAULT with its configured 200
+    fleet["r1"] = info(router_status(state="FAULT", primary_ip=IP["r1"], master_ip=None))
+    fleet["r2"] = info(master("r2", priority=190), addresses=[IP["r2"] + "/24", VIP])
+    fleet["r3"] = info(backup("r3", "r2", priority=180), addresses=[IP["r3"] + "/24"])
+    assert vrrp_convergence(fleet, preferred=True)["problems"] == [
+        "VR_1 (eth0, VRID 51): r1 is FAULT"
+    ]
+    verdict = vrrp_convergence(fleet, preferred=True, master="r2", fault_ok=["r1"])
+    assert verdict["problems"] == [] and verdict["masters"] == {"eth0/51": "r2"}

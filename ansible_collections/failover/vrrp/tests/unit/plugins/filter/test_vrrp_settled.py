@@ -118,3 +118,12 @@ def test_a_given_master_replaces_the_choice_by_priority():
         f"{NAME}: BACKUP sees master 192.0.2.11, not 192.0.2.12"
     ]
     assert vrrp_settled(info(backup(master_ip="192.0.2.12")), FLEET, False, None, r2_info) == []
+
+
+def test_fault_is_settled_only_where_allowed_and_without_the_vips():
+    fault = router_status(state="FAULT", master_ip=None, master_priority=None)
+    assert vrrp_settled(info(fault), FLEET) == [f"{NAME}: FAULT"]
+    assert vrrp_settled(info(fault), FLEET, fault_ok=True) == []
+    assert vrrp_settled(info(fault, "192.0.2.254/24"), FLEET, fault_ok=True) == [
+        f"{NAME}: FAULT still holds VIP 192.0.2.254"
+    ]

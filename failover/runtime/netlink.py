@@ -1,8 +1,8 @@
 """Interfaces and addresses over rtnetlink (pyroute2); the daemon never runs `ip`.
 
 `Netlink` is a thin async wrapper over one `AsyncIPRoute`: interface lookup, link
-state, IPv4 address listing, idempotent add/remove. `LinkMonitor` reports link state
-changes (RTMGRP_LINK).
+state, IPv4 and IPv6 address listing, idempotent add/remove, the link-local address.
+`LinkMonitor` reports link state changes (RTMGRP_LINK).
 """
 
 from __future__ import annotations
@@ -12,13 +12,16 @@ import os
 import socket
 from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass
-from ipaddress import IPv4Address, IPv4Interface
+from ipaddress import IPv4Address, IPv4Interface, IPv6Address, IPv6Interface
 from types import TracebackType
 
 from pyroute2 import AsyncIPRoute
 from pyroute2.netlink.exceptions import NetlinkError
 
 IFA_F_SECONDARY = 0x01  # linux/if_addr.h
+IFA_F_NODAD = 0x02
+IFA_F_DADFAILED = 0x08
+IFA_F_TENTATIVE = 0x40
 IFF_UP = 0x1  # linux/if.h: administratively up
 IFF_LOWER_UP = 0x10000  # linux/if.h: the driver signals L1 up (carrier)
 RTMGRP_LINK = 0x1  # linux/rtnetlink.h
@@ -54,12 +57,25 @@ class InterfaceError(Exception):
     """An interface is missing or unusable (no IPv4 address)."""
 
 
+IPInterface = IPv4Interface | IPv6Interface
+
+
 @dataclass(frozen=True, slots=True)
 class InterfaceAddress:
-    """One IPv4 address on an interface, in the kernel's order."""
+    """One address on an interface, in the kernel's order, with its IFA_F_* flags."""
 
-    address: IPv4Interface
+    address: IPInterface
     secondary: bool = False
+    flags: int = 0
+
+    @property
+    def tentative(self) -> bool:
+        """Still in (or failed) duplicate address detection: not usable (RFC 4862 5.4)."""
+        return bool(self.flags & (IFA_F_TENTATIVE | IFA_F_DADFAILED))
+
+    @property
+    def nodad(self) -> bool:
+        return bool(self.flags & IFA_F_NODAD)
 
 
 def primary_address(
@@ -67,15 +83,19 @@ def primary_address(
 ) -> IPv4Address | None:
     """The address adverts are sent from (RFC 3768 5.2.1 / 6.4.3 primary IP address).
 
-    The first non-secondary address not in `exclude` (our virtual addresses), else the
-    first address not excluded, else None.
+    The first non-secondary IPv4 address not in `exclude` (our virtual addresses), else
+    the first IPv4 address not excluded, else None.
     """
     skip = set(exclude)
-    usable = [a for a in addresses if a.address.ip not in skip]
-    for a in usable:
-        if not a.secondary:
-            return a.address.ip
-    return usable[0].address.ip if usable else None
+    usable = [
+        (a.address.ip, a.secondary)
+        for a in addresses
+        if isinstance(a.address, IPv4Interface) and a.address.ip not in skip
+    ]
+    for ip, secondary in usable:
+        if not secondary:
+            return ip
+    return usable[0][0] if usable else None
 
 
 class Netlink:
@@ -110,33 +130,55 @@ class Netlink:
         links = await self._ipr.link("get", index=index)
         return any(link_running(int(link["flags"])) for link in links)
 
-    async def addresses(self, index: int) -> list[InterfaceAddress]:
-        """The IPv4 addresses on an interface, in the kernel's order."""
+    async def addresses(self, index: int, family: int = socket.AF_INET) -> list[InterfaceAddress]:
+        """The addresses of `family` (AF_INET or AF_INET6) on an interface, in the
+        kernel's order, with their flags."""
         out = []
-        async for msg in await self._ipr.get_addr(family=socket.AF_INET, index=index):
-            iface = IPv4Interface(f"{msg.get('address')}/{msg['prefixlen']}")
-            flags = msg.get("IFA_FLAGS") or msg["flags"]
-            out.append(InterfaceAddress(iface, bool(flags & IFA_F_SECONDARY)))
+        async for msg in await self._ipr.get_addr(family=family, index=index):
+            text = f"{msg.get('address')}/{msg['prefixlen']}"
+            iface = IPv6Interface(text) if family == socket.AF_INET6 else IPv4Interface(text)
+            flags = int(msg.get("IFA_FLAGS") or msg["flags"])  # IFA_FLAGS has all 32 bits
+            out.append(InterfaceAddress(iface, bool(flags & IFA_F_SECONDARY), flags))
         return out
 
-    async def add(self, index: int, address: IPv4Interface) -> bool:
-        """Add an address; False (not an error) if it is already there."""
-        return await self._change("add", index, address, {errno.EEXIST})
+    async def link_local(self, index: int) -> IPv6Address | None:
+        """The interface's first usable (not tentative) fe80::/10 address, if any
+        (RFC 5798 5.1.2.1: the source of IPv6 adverts)."""
+        for a in await self.addresses(index, socket.AF_INET6):
+            if a.address.ip.is_link_local and not a.tentative:
+                return IPv6Address(a.address.ip.packed)
+        return None
 
-    async def remove(self, index: int, address: IPv4Interface) -> bool:
+    async def add(self, index: int, address: IPInterface) -> bool:
+        """Add an address; False (not an error) if it is already there.
+
+        IPv6 ones without duplicate address detection (IFA_F_NODAD), as keepalived and
+        FRR add virtual addresses: a tentative one could not be used for a second or
+        more (RFC 4862 5.4), and the VRRP election already settled who holds it.
+        """
+        flags = IFA_F_NODAD if address.version == 6 else 0
+        return await self._change("add", index, address, {errno.EEXIST}, flags)
+
+    async def remove(self, index: int, address: IPInterface) -> bool:
         """Remove an address; False (not an error) if it is not there."""
         return await self._change("del", index, address, {errno.EADDRNOTAVAIL, errno.ENODEV})
 
     async def _change(
-        self, command: str, index: int, address: IPv4Interface, harmless: set[int]
+        self, command: str, index: int, address: IPInterface, harmless: set[int], flags: int = 0
     ) -> bool:
         """One RTM_NEWADDR/RTM_DELADDR; a harmless error code means nothing to do.
 
         Other netlink errors are raised as OSError, so callers need not know pyroute2.
         """
-        prefixlen = address.network.prefixlen
+        extra = {"flags": flags} if flags else {}
         try:
-            await self._ipr.addr(command, index=index, address=str(address.ip), prefixlen=prefixlen)
+            await self._ipr.addr(
+                command,
+                index=index,
+                address=str(address.ip),
+                prefixlen=address.network.prefixlen,
+                **extra,
+            )
         except NetlinkError as err:
             if err.code in harmless:
                 return False

@@ -52,9 +52,13 @@ Sysctls (`apply_sysctls`, keepalived's vrrp_if_config.c), per interface, never
 promote_secondaries=1, disable_ipv6=1; on its parent arp_ignore=1, arp_filter=1 and
 (not keepalived: its guide sets all.arp_announce=1, which still picks a VIP in the
 target's subnet) arp_announce=2. On an IPv6 vmac arp_ignore=1, addr_gen_mode=1 (none),
-accept_ra=0 (no router solicitations with the VRRP MAC). keepalived moves a non-zero
-all.rp_filter onto every interface and then zeroes it; failover does not, and warns
-instead: the kernel uses max(all, interface), so the vmac's 0 is then not in effect.
+accept_ra=0 (no router solicitations with the VRRP MAC). The kernel applies
+max(all, interface) for rp_filter, so a non-zero all.rp_filter overrides the vmac's 0 and
+a strict one (1) drops the clients' traffic to a VIP (the reverse route is the
+parent's). For an IPv4 vmac failover then does what keepalived does
+(`clear_all_rp_filter`), the one place it writes ``all``/``default``: raise default and
+every interface to at least all's value, then set all to 0; no interface's effective
+value changes, and a crash that leaves it so changes nothing either.
 """
 
 from __future__ import annotations
@@ -193,31 +197,49 @@ def apply_sysctls(vmac: str, parent: str, family: int) -> list[SysctlChange]:
 
     An ipv6 key is skipped when the kernel has no IPv6 (no /proc/sys/net/ipv6).
     """
-    changes = []
+    changes = clear_all_rp_filter(skip=vmac) if family == socket.AF_INET else []
     for path, value in wanted_sysctls(vmac, parent, family):
         if path.is_relative_to(SYSCTL_ROOT / "ipv6") and not (SYSCTL_ROOT / "ipv6").exists():
             continue
         change = _write(path, value)
         if change is not None:
-            log.info("vmac %s: %s %s -> %s", vmac, change.path, change.old, change.new)
             changes.append(change)
-    if family == socket.AF_INET:
-        strict = (SYSCTL_ROOT / "ipv4/conf/all/rp_filter").read_text().strip()
-        if strict != "0":
-            log.warning(
-                "vmac %s: net.ipv4.conf.all.rp_filter is %s, so the vmac's rp_filter=0 is "
-                "not in effect (the kernel uses the larger); traffic to a VIP may be dropped",
-                vmac,
-                strict,
-            )
+    for change in changes:
+        log.info("vmac %s: %s %s -> %s", vmac, change.path, change.old, change.new)
     return changes
+
+
+def clear_all_rp_filter(skip: str | None = None) -> list[SysctlChange]:
+    """keepalived's clear_rp_filter (vrrp_if_config.c): move a non-zero all.rp_filter
+    onto default and every interface (where lower), then set all to 0.
+
+    Nothing's effective rp_filter changes, but an interface's own 0 (the vmac's) now
+    holds. `skip`: an interface left as it is (the vmac, set to 0 next). Returns the
+    changes (none when all.rp_filter is 0 already).
+    """
+    conf = SYSCTL_ROOT / "ipv4" / "conf"
+    strict = int((conf / "all" / "rp_filter").read_text())
+    if strict == 0:
+        return []
+    changes = []
+    for path in sorted(conf.glob("*/rp_filter")):
+        if path.parent.name in ("all", skip):
+            continue
+        with contextlib.suppress(FileNotFoundError):  # an interface that just went
+            if int(path.read_text()) < strict:
+                changes.append(SysctlChange(path, path.read_text().strip(), str(strict)))
+                path.write_text(str(strict))
+    all_change = _write(conf / "all" / "rp_filter", "0")
+    return [*changes, *([all_change] if all_change else [])]
 
 
 def restore_sysctls(changes: Iterable[SysctlChange]) -> list[SysctlChange]:
     """Undo `changes` (newest first) where the value is still ours; returns what it wrote.
 
-    Keys of an interface that is gone are skipped. For a parent's keys once its last
-    vmac is removed (keepalived restores them then); a crashed daemon's are not known.
+    Keys of an interface that is gone are skipped. Call it once the last vmac that
+    needs the changes is gone: a parent's keys with its last IPv4 vmac, all.rp_filter
+    (in the first IPv4 vmac's changes) with the namespace's last one (keepalived restores
+    them then). A crashed daemon's changes are not known, and stay.
     """
     undone = []
     for change in reversed(list(changes)):
@@ -433,6 +455,10 @@ class Vmacs:
         if _is_ours(link) is None:
             raise OSError(errno.EPERM, f"{name} is not a vmac of failover's; not removing it")
         return await self._delete(int(link["index"]))
+
+    async def remove_all(self) -> list[str]:
+        """Delete every vmac `find` lists (`failover teardown`); the names removed."""
+        return [m.name for m in await self.find() if await self._delete(m.index)]
 
     async def _delete(self, index: int) -> bool:
         try:

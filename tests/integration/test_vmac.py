@@ -56,6 +56,7 @@ def ensure(lab: Lab, host: str, family: int = V4, up: bool = True) -> dict[str, 
                 await v.up(m)
             ll = await v.link_local(m)
             return dict(name=m.name, index=m.index, changed=[str(c.path) for c in m.sysctls],
+                        sysctls=[[str(c.path), c.old, c.new] for c in m.sysctls],
                         ll=str(ll) if ll else None)
             """,
         )
@@ -153,6 +154,59 @@ def test_a_wrong_macvlan_is_replaced_and_a_foreign_interface_is_left_alone(
     assert refused == ["EEXIST", "EPERM"]
     assert call(lab, "r1", "return await v.find()") == []
     assert link(lab, "r1", name) is not None  # someone else's veth is still there
+
+
+def test_teardown_finds_every_vmac_and_nothing_else(make_lab: MakeLab) -> None:
+    lab = make_lab(routers=1, lans=2)
+    made = call(
+        lab,
+        "r1",
+        """
+        wanted = [("eth0", socket.AF_INET), ("eth0", socket.AF_INET6), ("eth1", socket.AF_INET)]
+        return [(await v.ensure(parent, 51, family)).name for parent, family in wanted]
+        """,
+    )  # the child exits without removing them: a crashed daemon's leftovers
+    ip = ["ip", "link", "add", "link", "eth1"]
+    lab.run("r1", [*ip, "vrrp.52", "address", "00:00:5e:00:01:34", "type", "macvlan"])
+    lab.run(
+        "r1", [*ip, vmac_name("eth1", 52, V4), "address", "02:00:00:00:00:34", "type", "macvlan"]
+    )
+    found = call(
+        lab, "r1", "return sorted([m.name, m.parent, m.vrid, m.family] for m in await v.find())"
+    )
+    assert found == sorted(
+        [name, parent, VRID, family]
+        for name, parent, family in zip(made, ["eth0", "eth0", "eth1"], [V4, V6, V4], strict=True)
+    )
+    assert sorted(call(lab, "r1", "return await v.remove_all()")) == sorted(made)
+    assert all(link(lab, "r1", name) is None for name in made)
+    assert call(lab, "r1", "return await v.find()") == []
+    assert link(lab, "r1", "vrrp.52") is not None  # keepalived's, say: not ours
+    assert link(lab, "r1", vmac_name("eth1", 52, V4)) is not None  # our name, not our MAC
+
+
+def test_a_strict_all_rp_filter_is_moved_as_keepalived_does(make_lab: MakeLab) -> None:
+    lab = make_lab(routers=1)
+    conf = "/proc/sys/net/ipv4/conf"
+    lab.run("r1", ["sh", "-c", f"echo 1 > {conf}/all/rp_filter"])
+    made = ensure(lab, "r1")
+    assert f"{conf}/all/rp_filter" in made["changed"]
+    values = {i: read(lab, "r1", f"{conf}/{i}/rp_filter") for i in ("all", "default", "eth0")}
+    assert values == {"all": "0", "default": "1", "eth0": "1"}
+    assert read(lab, "r1", f"{conf}/{made['name']}/rp_filter") == "0"
+    lab.run("r1", ["ip", "addr", "add", f"{VIP}/24", "dev", made["name"]])
+    wait_until(lambda: pings(lab, VIP), 30, what="the client to reach the VIP")
+
+    restore = f"""
+    from pathlib import Path
+    from failover.runtime.vmac import SysctlChange, restore_sysctls
+    changes = [SysctlChange(Path(p), o, n) for p, o, n in {made["sysctls"]!r}]
+    restore_sysctls(changes)
+    """
+    call(lab, "r1", f"return await v.remove({made['name']!r})")
+    lab.run("r1", [sys.executable, "-c", textwrap.dedent(restore)])
+    values = {i: read(lab, "r1", f"{conf}/{i}/rp_filter") for i in ("all", "default", "eth0")}
+    assert values == {"all": "1", "default": "0", "eth0": "0"}
 
 
 ARP_PROBE = """

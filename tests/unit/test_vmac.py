@@ -111,3 +111,31 @@ def test_apply_and_restore_on_a_fake_proc(tmp_path: Path, monkeypatch: pytest.Mo
     assert arp_ignore not in {c.path for c in restored}
     assert arp_ignore.read_text() == "2"
     assert all(c.path.read_text().strip() == "0" for c in restored)
+
+
+def test_a_nonzero_all_rp_filter_moves_onto_each_interface(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """keepalived's clear_rp_filter: effective values unchanged, the vmac's 0 holds."""
+    monkeypatch.setattr(vmac, "SYSCTL_ROOT", tmp_path)
+    before = {"all": "1", "default": "0", "lo": "2", "eth0": "0", "fo433.eth0": "0"}
+    for ifname, value in before.items():
+        (tmp_path / "ipv4/conf" / ifname).mkdir(parents=True)
+        (tmp_path / "ipv4/conf" / ifname / "rp_filter").write_text(value + "\n")
+    for path, _ in wanted_sysctls("fo433.eth0", "eth0", V4):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists():
+            path.write_text("0\n")
+
+    def rp_filter() -> dict[str, str]:
+        return {i: (tmp_path / "ipv4/conf" / i / "rp_filter").read_text().strip() for i in before}
+
+    changes = vmac.apply_sysctls("fo433.eth0", "eth0", V4)
+    after = {"all": "0", "default": "1", "lo": "2", "eth0": "1", "fo433.eth0": "0"}
+    assert rp_filter() == after
+    for i in ("default", "lo", "eth0"):  # what the kernel applies, max(all, own), is kept
+        assert max(int(after[i]), int(after["all"])) == max(int(before[i]), int(before["all"]))
+    vmac_rp_filter = tmp_path / "ipv4/conf/fo433.eth0/rp_filter"
+    assert vmac_rp_filter not in {c.path for c in changes}  # never raised on the way
+    restore_sysctls(changes)
+    assert rp_filter() == before

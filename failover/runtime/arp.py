@@ -2,8 +2,8 @@
 
 On becoming master, a router broadcasts an ARP request per virtual address with
 sender and target protocol address both the virtual address, so that hosts and
-switches update their tables. The frame comes from the interface's own MAC (as the
-original failover did; no virtual MAC yet).
+switches update their tables. The frame comes from, and announces, the interface's
+own MAC unless a MAC (a virtual one, RFC 5798 7.3) is given.
 
 `Announcer` is what gratuitous ARP and unsolicited Neighbor Advertisements
 (`runtime/ndisc.py`) share: a send-only AF_PACKET socket on one interface, the frame

@@ -12,16 +12,16 @@ import json
 import socket
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import closing, contextmanager
-from functools import partial
 from ipaddress import IPv4Address, IPv6Address, IPv6Interface
 from typing import Any, TypeVar
 
 import pytest
 from pyroute2 import netns
 
-from failover.lab import Lab, wait_until
+from failover.lab import DEFAULT_VIP, DEFAULT_VIP6, Lab, wait_until
 from failover.protocol.packet import VRRP_GROUP6
 from failover.protocol.receive import Datagram
+from failover.runtime.arp import GarpSender
 from failover.runtime.ndisc import NeighborAdvertiser
 from failover.runtime.netlink import Netlink
 from failover.runtime.sockets import VrrpSocket, VrrpSocket6
@@ -30,9 +30,7 @@ from tests.support import MakeLab
 pytestmark = pytest.mark.root
 TIMEOUT = 30
 IFNAME = "eth0"
-GLOBAL = {"r1": IPv6Interface("2001:db8::a1/64"), "r2": IPv6Interface("2001:db8::a2/64"),
-          "client": IPv6Interface("2001:db8::ac/64")}  # fmt: skip
-VIP = IPv6Address("2001:db8::100")
+VIP = DEFAULT_VIP6.ip
 STALE_MAC = "02:00:00:00:00:01"
 # The checksum field is deliberately wrong: the kernel must neither fix nor check it.
 MESSAGE = bytes.fromhex("31 33 64 01 00 64 de ad") + IPv6Address("fe80::100").packed
@@ -79,26 +77,17 @@ def mac(lab: Lab, host: str) -> str:
     return str(link["address"])
 
 
-def enable_ipv6(lab: Lab, host: str) -> None:
-    """IPv6 on in the host's namespace (a lab may build it IPv4-only)."""
-    knobs = [f"net.ipv6.conf.{c}.disable_ipv6=0" for c in ("all", "default", IFNAME)]
-    lab.run(host, ["sysctl", "-qw", *knobs])
-
-
 def ipv6_lab(make_lab: MakeLab) -> tuple[Lab, dict[str, IPv6Address]]:
-    """Two routers and a client with IPv6: GLOBAL addresses (nodad) and, once usable,
-    each host's link-local address (returned, as `Netlink.link_local` found it)."""
+    """Two routers and a client with IPv6 (the lab's), and each router's link-local
+    address as `Netlink.link_local` finds it, checked against the lab's own reading."""
     lab = make_lab(routers=2)
     local = {}
-    for host, address in GLOBAL.items():
-        enable_ipv6(lab, host)
-        lab.run(host, ["ip", "-6", "addr", "replace", str(address), "dev", IFNAME, "nodad"])
-    for host in GLOBAL:
-        found = wait_until(partial(link_local, lab, host), TIMEOUT, what=f"{host} link-local")
-        assert found is not None
-        local[host] = found
+    for host in ("r1", "r2"):
+        found = link_local(lab, host)
+        assert found is not None and found == lab.host(host).link_local[IFNAME]
         usable = {a["local"] for a in ip_addrs6(lab, host) if not a.get("tentative")}
         assert str(found) in usable and found.is_link_local
+        local[host] = found
     return lab, local
 
 
@@ -133,13 +122,13 @@ def test_unicast_to_the_link_local_and_the_global_address(make_lab: MakeLab) -> 
     lab, local = ipv6_lab(make_lab)
     with closing(open6(lab, "r1", local["r1"])) as s1, closing(open6(lab, "r2", local["r2"])) as s2:
         s1.send(MESSAGE, local["r2"])
-        s1.send(MESSAGE[::-1], GLOBAL["r2"].ip)
+        s1.send(MESSAGE[::-1], lab.host("r2").ip6)
         got: list[Datagram] = []
         wait_until(lambda: received(s2, got, 2), TIMEOUT, what="r2 to hear both unicasts")
         assert sorted(got, key=lambda d: d.payload) == sorted(
             [
                 Datagram(local["r1"], local["r2"], 255, MESSAGE),
-                Datagram(local["r1"], GLOBAL["r2"].ip, 255, MESSAGE[::-1]),
+                Datagram(local["r1"], lab.host("r2").ip6, 255, MESSAGE[::-1]),
             ],
             key=lambda d: d.payload,
         )
@@ -169,18 +158,41 @@ def test_ipv4_socket_unicasts_from_its_source_and_still_multicasts(make_lab: Mak
         }
 
 
-def neighbour(lab: Lab, address: IPv6Address) -> dict[str, Any]:
+def neighbour(lab: Lab, address: IPv4Address | IPv6Address) -> dict[str, Any]:
     """The client's neighbour entry for `address` on eth0 ({} if none)."""
-    entries = ip_json(lab, "client", "-6", "neigh", "show", str(address), "dev", IFNAME)
+    family = f"-{address.version}"
+    entries = ip_json(lab, "client", family, "neigh", "show", str(address), "dev", IFNAME)
     return dict(entries[0]) if entries else {}
+
+
+def make_stale(lab: Lab, address: IPv4Address | IPv6Address) -> None:
+    """The client believes `address` is at STALE_MAC (an entry an announcement updates)."""
+    lab.run("client", ["ip", "neigh", "replace", str(address), "lladdr", STALE_MAC,
+                       "dev", IFNAME, "nud", "stale"])  # fmt: skip
+    assert neighbour(lab, address)["lladdr"] == STALE_MAC
+
+
+def points_to(lab: Lab, address: IPv4Address | IPv6Address, want: str) -> None:
+    what = f"the client's entry for {address} to point to {want}"
+    wait_until(lambda: neighbour(lab, address).get("lladdr") == want, TIMEOUT, what=what)
+
+
+def test_gratuitous_arp_overrides_the_clients_entry(make_lab: MakeLab) -> None:
+    lab = make_lab(routers=2)
+    vip = DEFAULT_VIP.ip
+    make_stale(lab, vip)
+    with inside(lab, "r1"):
+        sender = GarpSender(IFNAME)
+    with closing(sender):
+        assert sender.mac.hex(":") == mac(lab, "r1")
+        sender.send([vip])
+        points_to(lab, vip, mac(lab, "r1"))
 
 
 @pytest.mark.parametrize("virtual", [False, True], ids=["own-mac", "given-mac"])
 def test_neighbor_advert_overrides_the_clients_entry(make_lab: MakeLab, virtual: bool) -> None:
     lab, _ = ipv6_lab(make_lab)
-    lab.run("client", ["ip", "-6", "neigh", "replace", str(VIP), "lladdr", STALE_MAC,
-                       "dev", IFNAME, "nud", "stale"])  # fmt: skip
-    assert neighbour(lab, VIP)["lladdr"] == STALE_MAC
+    make_stale(lab, VIP)
     with_netlink(lab, "r1", lambda nl, index: nl.add(index, IPv6Interface(f"{VIP}/64")))
     want = "02:00:5e:00:02:07" if virtual else mac(lab, "r1")
     given = bytes.fromhex(want.replace(":", "")) if virtual else None
@@ -199,11 +211,7 @@ def test_neighbor_advert_overrides_the_clients_entry(make_lab: MakeLab, virtual:
         assert advertiser.mac.hex(":") == want
         asyncio.run(announce())
         assert errors == []
-        wait_until(
-            lambda: neighbour(lab, VIP).get("lladdr") == want,
-            TIMEOUT,
-            what=f"the client's entry for {VIP} to point to {want}",
-        )
+        points_to(lab, VIP, want)
     assert "router" in neighbour(lab, VIP)  # the R flag (RFC 5798 6.4.2)
 
 
@@ -211,7 +219,6 @@ def test_netlink_ipv6_addresses_flags_and_link_local(make_lab: MakeLab) -> None:
     lab = make_lab(routers=1)
     # Duplicate address detection on and slow (60 s), then the link bounced: its own
     # link-local address is tentative for the whole test.
-    enable_ipv6(lab, "r1")
     lab.run("r1", ["sysctl", "-qw", f"net.ipv6.conf.{IFNAME}.accept_dad=1",
                    f"net.ipv6.conf.{IFNAME}.dad_transmits=1",
                    f"net.ipv6.neigh.{IFNAME}.retrans_time_ms=60000"])  # fmt: skip

@@ -319,8 +319,10 @@ class Lab:
         """Plug a cut host back in."""
         self.ipr(self.switch).link("set", index=self._port(host, lan), state="up")
 
-    def add_loss(self, percent: int, proto: int = 112) -> None:
-        """Drop `percent`% of the bridged IP packets of protocol `proto` (112: VRRP)."""
+    def add_loss(self, percent: int, proto: int = 112, match: str = "") -> None:
+        """Drop `percent`% of the bridged IP packets of protocol `proto` (112: VRRP),
+        IPv4 and IPv6; `match`, an nftables match, narrows it (e.g. "ip daddr
+        224.0.0.18": VRRP to the group only)."""
         if not 0 <= percent <= 100:
             raise ValueError("percent must be between 0 and 100")
         self.clear_loss()
@@ -331,7 +333,7 @@ class Lab:
             f"table bridge {LOSS_TABLE} {{\n"
             "  chain forward {\n"
             "    type filter hook forward priority 0; policy accept;\n"
-            f"    meta l4proto {proto} {sample}drop\n"
+            f"    meta l4proto {proto} {match + ' ' if match else ''}{sample}drop\n"
             "  }\n}\n"
         )
         rules_file = self.path("loss.nft")

@@ -2,6 +2,10 @@
 
 Each peer reports its own view of each virtual router's state, so a test can compare
 what every implementation believes, not only who holds the address.
+
+VRRPv2 (RFC 3768) by default; an `Instance(version=3)` is VRRPv3 (RFC 5798) over IPv4
+or, when its VIPs are IPv6, over IPv6 (always version 3), with an interval down to
+0.01 s and, for keepalived, unicast peers.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import pwd
 import shutil
 import subprocess
 from dataclasses import dataclass
-from ipaddress import IPv4Interface
+from ipaddress import IPv4Interface, IPv6Interface
 from pathlib import Path
 
 from failover.lab.lab import DEFAULT_VIP, LANS, Host, Lab
@@ -25,22 +29,58 @@ FRR_DIR = Path("/usr/lib/frr")
 
 @dataclass(frozen=True, slots=True)
 class Instance:
-    """One virtual router as a peer is configured for it."""
+    """One virtual router as a peer is configured for it.
+
+    `vips` are all IPv4 or all IPv6 (an IPv6 instance is VRRPv3). `interval` is in
+    seconds: whole seconds 1..255 for version 2, 0.01..40.95 in steps of 0.01 for 3.
+    `unicast_peers` (keepalived only) sends adverts to these addresses instead of the
+    group, from `unicast_source` if given. `v3_checksum_as_v2` (keepalived >= 2.2.8, not
+    2.2.7) leaves the IPv4 pseudo-header out of a VRRPv3 checksum, as RFC 9568 says.
+    """
 
     vrid: int
     priority: int = 100
-    vips: tuple[IPv4Interface, ...] = (DEFAULT_VIP,)
-    interval: int = 1
+    vips: tuple[IPv4Interface | IPv6Interface, ...] = (DEFAULT_VIP,)
+    interval: float = 1
     preempt: bool = True
     auth_pass: str | None = None
     interface: str = LANS[0].ifname
     track_script: str | None = None  # a vrrp_script's command line (keepalived)
     track_file: str | None = None  # a track_file's path (keepalived)
     track_weight: int = 0
+    version: int = 2
+    unicast_peers: tuple[str, ...] = ()
+    unicast_source: str | None = None
+    v3_checksum_as_v2: bool = False
+
+    def __post_init__(self) -> None:
+        families = {v.version for v in self.vips}
+        if len(families) != 1:
+            raise ValueError(f"VRID {self.vrid}: VIPs must be one family, not {self.vips}")
+        if self.version not in (2, 3) or (self.ipv6 and self.version != 3):
+            raise ValueError(f"VRID {self.vrid}: version {self.version} (IPv6 needs 3)")
+        centis = round(self.interval * 100)
+        if abs(centis - self.interval * 100) > 1e-6 or not 1 <= centis <= 4095:
+            raise ValueError(f"VRID {self.vrid}: interval {self.interval} s")
+        if self.version == 2 and centis % 100:
+            raise ValueError(f"VRID {self.vrid}: VRRPv2 intervals are whole seconds")
+        if self.version == 3 and self.auth_pass is not None:
+            raise ValueError(f"VRID {self.vrid}: VRRPv3 has no authentication")
+
+    @property
+    def ipv6(self) -> bool:
+        return self.vips[0].version == 6
+
+    @property
+    def interval_ms(self) -> int:
+        return round(self.interval * 1000)
 
 
 class KeepalivedPeer(Service):
-    """keepalived in a lab host's namespace, foreground, VRRPv2, its own pid files."""
+    """keepalived in a lab host's namespace, foreground, its own pid files.
+
+    The global default is VRRPv2; each instance says its own `version`.
+    """
 
     what = "keepalived"
 
@@ -85,10 +125,17 @@ class KeepalivedPeer(Service):
                 "  state BACKUP",
                 f"  interface {i.interface}",
                 f"  virtual_router_id {i.vrid}",
+                f"  version {i.version}",
                 f"  priority {i.priority}",
-                f"  advert_int {i.interval}",
+                f"  advert_int {i.interval:g}",
                 f"  notify {self.notify}",
             ]
+            if i.v3_checksum_as_v2:
+                lines.append("  v3_checksum_as_v2")
+            if i.unicast_source is not None:
+                lines.append(f"  unicast_src_ip {i.unicast_source}")
+            if i.unicast_peers:
+                lines += ["  unicast_peer {", *(f"    {a}" for a in i.unicast_peers), "  }"]
             if not i.preempt:
                 lines.append("  nopreempt")
             if i.track_script is not None:
@@ -132,9 +179,11 @@ class KeepalivedPeer(Service):
 class FrrPeer:
     """FRR zebra + vrrpd in a lab host's namespace, with a macvlan per VRID.
 
-    FRR needs the macvlan (virtual MAC 00:00:5e:00:01:VRID, bridge mode) to exist with
-    the virtual addresses on it; vrrpd brings it up as master and keeps it
-    protodown as backup. FRR has no VRRPv2 authentication.
+    FRR needs the macvlan (virtual MAC 00:00:5e:00:01:VRID, bridge mode; for IPv6
+    00:00:5e:00:02:VRID with `addrgenmode random`, so that each router's has its own
+    link-local address) to exist with the virtual addresses on it; vrrpd brings it up
+    as master and keeps it protodown as backup. FRR has no VRRPv2 authentication and
+    (8.4) no unicast.
     """
 
     def __init__(self, lab: Lab, host: Host | str, instances: list[Instance]) -> None:
@@ -144,20 +193,26 @@ class FrrPeer:
         self.dir = lab.path(f"{self.host.name}-frr")
         self.procs: list[Proc] = []
 
-    def macvlan(self, vrid: int) -> str:
-        return f"vrrp4-{vrid}"
+    def macvlan(self, vrid: int, ipv6: bool = False) -> str:
+        return f"vrrp{6 if ipv6 else 4}-{vrid}"
+
+    def instance(self, vrid: int) -> Instance:
+        (found,) = [i for i in self.instances if i.vrid == vrid]
+        return found
 
     def render(self) -> str:
         lines = ["frr defaults traditional", "!"]
         for i in self.instances:
             if i.auth_pass is not None:
                 raise ValueError("FRR vrrpd has no VRRPv2 authentication")
+            if i.unicast_peers or i.unicast_source or i.v3_checksum_as_v2:
+                raise ValueError("FRR 8.4 vrrpd has no unicast and no v3_checksum_as_v2")
             lines += [
                 f"interface {i.interface}",
-                f" vrrp {i.vrid} version 2",
+                f" vrrp {i.vrid} version {i.version}",
                 f" vrrp {i.vrid} priority {i.priority}",
-                f" vrrp {i.vrid} advertisement-interval {i.interval * 1000}",
-                *(f" vrrp {i.vrid} ip {v.ip}" for v in i.vips),
+                f" vrrp {i.vrid} advertisement-interval {i.interval_ms}",
+                *(f" vrrp {i.vrid} {'ipv6' if i.ipv6 else 'ip'} {v.ip}" for v in i.vips),
             ]
             if not i.preempt:
                 lines.append(f" no vrrp {i.vrid} preempt")
@@ -179,16 +234,19 @@ class FrrPeer:
         for knob, value in (("arp_ignore", "1"), ("arp_announce", "2")):
             self.lab.run(self.host, ["sysctl", "-qw", f"net.ipv4.conf.all.{knob}={value}"])
         for i in self.instances:
-            name = self.macvlan(i.vrid)
+            name = self.macvlan(i.vrid, i.ipv6)
             if subprocess.run(self.host.argv(["ip", "link", "show", name]),
                               capture_output=True).returncode == 0:  # fmt: skip
                 continue
             self.lab.run(self.host, ["ip", "link", "add", name, "link", i.interface,
                                      "type", "macvlan", "mode", "bridge"])  # fmt: skip
-            mac = f"00:00:5e:00:01:{i.vrid:02x}"
+            mac = f"00:00:5e:00:0{2 if i.ipv6 else 1}:{i.vrid:02x}"
             self.lab.run(self.host, ["ip", "link", "set", name, "address", mac])
+            if i.ipv6:  # not the VMAC's EUI-64 link-local: the same on every router
+                self.lab.run(self.host, ["ip", "link", "set", name, "addrgenmode", "random"])
             for v in i.vips:
-                self.lab.run(self.host, ["ip", "addr", "add", str(v), "dev", name])
+                self.lab.run(self.host, ["ip", "addr", "add", str(v), "dev", name,
+                                         *(["nodad"] if i.ipv6 else [])])  # fmt: skip
             self.lab.run(self.host, ["ip", "link", "set", name, "up"])
 
     def _daemon(self, name: str, config: str) -> Proc:
@@ -227,13 +285,25 @@ class FrrPeer:
         return done.stdout
 
     def state(self, vrid: int) -> str | None:
-        """FRR's own view of the IPv4 instance: MASTER, BACKUP, INITIALIZE or None."""
+        """FRR's own view of the instance (its IPv4 or IPv6 half, as its VIPs are):
+        MASTER, BACKUP, INITIALIZE or None."""
+        half = "v6" if self.instance(vrid).ipv6 else "v4"
         try:
             data = json.loads(self.vtysh(f"show vrrp {vrid} json") or "[]")
         except json.JSONDecodeError:
             return None
         for vr in data if isinstance(data, list) else [data]:
             if vr.get("vrid") == vrid:
-                status = str(vr.get("v4", {}).get("status", "")).upper()
+                status = str(vr.get(half, {}).get("status", "")).upper()
                 return status or None
         return None
+
+    def holds(self, vrid: int) -> bool:
+        """True if the VIPs are live here: the macvlan is up, not protodown (master).
+
+        Both routers keep the VIPs configured on their macvlans; only the master's
+        carries traffic.
+        """
+        name = self.macvlan(vrid, self.instance(vrid).ipv6)
+        out = self.lab.run(self.host, ["ip", "-o", "link", "show", name], check=False).stdout
+        return "protodown" not in out and ",UP" in out

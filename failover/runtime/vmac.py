@@ -23,12 +23,15 @@ What failover does in each state (the lead wires this into the daemon):
 - The VIPs are only ever on the master's vmac. Master and backups share one MAC, so a
   client's ARP entry for a VIP never changes across a failover; what moves is the
   switch's learning table, which the new master's GARP (sent from the vmac, source MAC
-  the VRRP MAC, RFC 5798 6.4.1) and adverts update at once.
+  the VRRP MAC, RFC 5798 6.4.1) and adverts update at once. The GARP is needed: without
+  it a client could not reach the moved VIP for over 30 s in the lab (the bridge kept
+  the MAC on the old master's port; tests/integration/test_vmac.py).
 - IPv4 vmac: link up always (keepalived's choice). A backup's vmac still sends nothing
   that carries the VRRP MAC: IPv6 is disabled on it (no DAD, router solicitation or MLD
   frames), it has no IPv4 address (so no IGMP or ARP of its own), and with arp_ignore=1
   it answers ARP only for addresses on itself: none. The daemon must receive adverts on
-  the parent and not join 224.0.0.18 on a backup's vmac. So two routers never answer
+  the parent and not join 224.0.0.18 on a backup's vmac (with IPv6 left on, a backup's
+  vmac sent 3 frames at link-up in the lab). So two routers never answer
   for a VIP at once, and the parent (arp_ignore=1, arp_filter=1, arp_announce=2) never
   answers for the VIP with its own MAC nor announces the VIP as its ARP source, which
   would move the client's entry to the parent's MAC (the split keepalived's users meet).
@@ -36,26 +39,29 @@ What failover does in each state (the lead wires this into the daemon):
   needs a link-local address, joins its solicited-node group and answers neighbour
   solicitations for it: frames with the VRRP MAC from a backup, which would pull the
   switch's entry for that MAC away from the master. Down, it sends nothing.
-  `Vmacs.up` (re)adds the link-local address the kernel flushes on every down.
+  `Vmacs.up` (re)adds the link-local address the kernel flushes on every down. IPv6
+  adverts are received on the parent.
 
-IPv6 link-local address (RFC 5798 5.1.2.2: adverts come from the interface's
+IPv6 link-local address (RFC 5798 5.1.2.1: adverts come from the interface's
 link-local address): addrgenmode **none** plus a copy of the parent's link-local
 address, added with IFA_F_NODAD (keepalived's choice; FRR asks for addrgenmode random).
 The kernel's EUI-64 from the VRRP MAC would give every router of the group the same
 address (DAD fails, and the RFC 5798 6.4.3 tie-break on the source address breaks);
 random needs DAD (about a second tentative at every takeover) and changes on every up.
 The parent's address is unique (it passed DAD there), stable across restarts, usable at
-once, and the source a peer sees is the same with and without `use_vmac`.
+once, and the source a peer sees is the same with and without `use_vmac`. On the
+master, parent and vmac both answer for it: two MACs of the same router.
 
-Sysctls (`apply_sysctls`, keepalived's vrrp_if_config.c), per interface, never
-``all``/``default``: on an IPv4 vmac arp_ignore=1, accept_local=1, rp_filter=0,
-promote_secondaries=1, disable_ipv6=1; on its parent arp_ignore=1, arp_filter=1 and
-(not keepalived: its guide sets all.arp_announce=1, which still picks a VIP in the
-target's subnet) arp_announce=2. On an IPv6 vmac arp_ignore=1, addr_gen_mode=1 (none),
-accept_ra=0 (no router solicitations with the VRRP MAC). The kernel applies
-max(all, interface) for rp_filter, so a non-zero all.rp_filter overrides the vmac's 0 and
-a strict one (1) drops the clients' traffic to a VIP (the reverse route is the
-parent's). For an IPv4 vmac failover then does what keepalived does
+Sysctls (`apply_sysctls`, keepalived's vrrp_if_config.c), per interface (``all`` and
+``default`` only as keepalived does, below): on an IPv4 vmac arp_ignore=1,
+accept_local=1, rp_filter=0, promote_secondaries=1, disable_ipv6=1; on its parent
+arp_ignore=1, arp_filter=1 and (not keepalived: its guide sets all.arp_announce=1, which
+still picks a VIP in the target's subnet, and the master's replies from a VIP leave by
+the parent, whose route comes first) arp_announce=2. On an IPv6 vmac arp_ignore=1,
+addr_gen_mode=1 (none), accept_ra=0 (no router solicitations with the VRRP MAC). The
+kernel applies max(all, interface) for rp_filter, so a non-zero all.rp_filter overrides
+the vmac's 0, and a strict one (1) dropped the client's traffic to a VIP in the lab (the
+reverse route is the parent's). For an IPv4 vmac failover then does what keepalived does
 (`clear_all_rp_filter`), the one place it writes ``all``/``default``: raise default and
 every interface to at least all's value, then set all to 0; no interface's effective
 value changes, and a crash that leaves it so changes nothing either.

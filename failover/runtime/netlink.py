@@ -65,16 +65,27 @@ class InterfaceAddress:
     """One address on an interface, in the kernel's order, with its IFA_F_* flags."""
 
     address: IPInterface
-    secondary: bool = False
-    flags: int = 0
+    secondary: bool = False  # IPv4's IFA_F_SECONDARY; always False for IPv6
+    flags: int = 0  # IFA_F_* (linux/if_addr.h)
 
     @property
     def tentative(self) -> bool:
-        """Still in (or failed) duplicate address detection: not usable (RFC 4862 5.4)."""
-        return bool(self.flags & (IFA_F_TENTATIVE | IFA_F_DADFAILED))
+        """In duplicate address detection (RFC 4862 5.4): not usable yet."""
+        return bool(self.flags & IFA_F_TENTATIVE)
+
+    @property
+    def dad_failed(self) -> bool:
+        """Duplicate address detection found the address in use: never usable."""
+        return bool(self.flags & IFA_F_DADFAILED)
+
+    @property
+    def usable(self) -> bool:
+        """Can be a source address now: neither tentative nor failed DAD."""
+        return not self.flags & (IFA_F_TENTATIVE | IFA_F_DADFAILED)
 
     @property
     def nodad(self) -> bool:
+        """Added without duplicate address detection (IFA_F_NODAD)."""
         return bool(self.flags & IFA_F_NODAD)
 
 
@@ -138,14 +149,16 @@ class Netlink:
             text = f"{msg.get('address')}/{msg['prefixlen']}"
             iface = IPv6Interface(text) if family == socket.AF_INET6 else IPv4Interface(text)
             flags = int(msg.get("IFA_FLAGS") or msg["flags"])  # IFA_FLAGS has all 32 bits
-            out.append(InterfaceAddress(iface, bool(flags & IFA_F_SECONDARY), flags))
+            # The same bit is IFA_F_TEMPORARY for IPv6 (RFC 8981), not "secondary".
+            secondary = family == socket.AF_INET and bool(flags & IFA_F_SECONDARY)
+            out.append(InterfaceAddress(iface, secondary, flags))
         return out
 
     async def link_local(self, index: int) -> IPv6Address | None:
-        """The interface's first usable (not tentative) fe80::/10 address, if any
-        (RFC 5798 5.1.2.1: the source of IPv6 adverts)."""
+        """The interface's first usable fe80::/10 address (not tentative, DAD not
+        failed), or None (RFC 5798 5.1.2.1: the source of IPv6 adverts)."""
         for a in await self.addresses(index, socket.AF_INET6):
-            if a.address.ip.is_link_local and not a.tentative:
+            if a.address.ip.is_link_local and a.usable:
                 return IPv6Address(a.address.ip.packed)
         return None
 

@@ -244,8 +244,8 @@ def test_netlink_ipv6_addresses_flags_and_link_local(make_lab: MakeLab) -> None:
 
     listed = with_netlink(lab, "r1", lambda nl, index: nl.addresses(index, socket.AF_INET6))
     mine = {str(a.address): a for a in listed}
-    assert not mine[str(vip)].tentative and mine[str(vip)].nodad
-    assert mine[control].tentative and not mine[control].nodad
+    assert mine[str(vip)].usable and mine[str(vip)].nodad
+    assert mine[control].tentative and not mine[control].usable and not mine[control].nodad
     by_ip = {f"{a['local']}/{a['prefixlen']}": a for a in ip_addrs6(lab, "r1")}
     assert set(mine) == set(by_ip)
     assert {k for k, a in by_ip.items() if a.get("tentative")} == {

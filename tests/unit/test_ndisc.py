@@ -1,11 +1,12 @@
-"""The pure parts of the announcers: NA and gratuitous-ARP frames (scapy is the
-independent judge of the bytes and checksums), the burst scheduling, the socket structs."""
+"""The pure parts of the kernel-facing IPv6 code: NA and gratuitous-ARP frames (scapy
+is the independent judge of the bytes and checksums), the burst scheduling, the socket
+structs, and netlink's address records."""
 
 from __future__ import annotations
 
 import asyncio
 import struct
-from ipaddress import IPv4Address, IPv6Address
+from ipaddress import IPv4Address, IPv4Interface, IPv6Address, IPv6Interface
 
 import pytest
 from scapy.layers.inet6 import ICMPv6ND_NA, ICMPv6NDOptDstLLAddr, IPv6
@@ -20,6 +21,7 @@ from failover.runtime.ndisc import (
     na_frame,
     neighbor_advert,
 )
+from failover.runtime.netlink import InterfaceAddress, primary_address
 from failover.runtime.sockets import in6_pktinfo, ipv6_mreq
 
 MAC = bytes.fromhex("02005e000207")
@@ -134,3 +136,16 @@ def test_bursts_stop_once_no_longer_wanted() -> None:
 
 def test_a_failing_burst_is_reported_and_the_next_still_runs() -> None:
     assert run_bursts(repeat=3, wanted_for=3, fail_on=2) == ([1, 2, 3], ["no buffer space"])
+
+
+def test_address_flags_and_the_ipv4_primary_among_ipv6_addresses() -> None:
+    # linux/if_addr.h: IFA_F_NODAD 0x02, IFA_F_DADFAILED 0x08, IFA_F_TENTATIVE 0x40
+    fresh = InterfaceAddress(IPv6Interface("fe80::1/64"), flags=0x40)
+    failed = InterfaceAddress(IPv6Interface("fe80::2/64"), flags=0x40 | 0x08)
+    vip = InterfaceAddress(IPv6Interface("2001:db8::100/64"), flags=0x02)
+    assert (fresh.tentative, fresh.dad_failed, fresh.usable) == (True, False, False)
+    assert (failed.tentative, failed.dad_failed, failed.usable) == (True, True, False)
+    assert (vip.tentative, vip.usable, vip.nodad) == (False, True, True)
+    ipv4 = InterfaceAddress(IPv4Interface("192.0.2.1/24"))
+    assert primary_address([vip, ipv4]) == IPv4Address("192.0.2.1")
+    assert primary_address([vip, fresh]) is None

@@ -345,7 +345,8 @@ class Vmacs:
 
         Right means a macvlan on `parent`, bridge mode, the VRRP MAC; a wrong macvlan of
         that name is replaced; any other interface of that name is an error (EEXIST),
-        never removed. A new vmac stays down: see `up`. The sysctls are applied before
+        never removed; so is another macvlan on `parent` with the VRRP MAC (EADDRINUSE:
+        keepalived's or FRR's, say). A new vmac stays down: see `up`. The sysctls are applied before
         the link can come up (so an IPv4 vmac never sends an IPv6 frame).
         """
         name, mac = vmac_name(parent, vrid, family), format_mac(vmac_mac(vrid, family))
@@ -365,6 +366,7 @@ class Vmacs:
             await self._delete(int(link["index"]))
             link = None
         if link is None:
+            await self._refuse_twin(parent_index, mac, name)
             with _as_oserror():
                 await self._ipr.link(
                     "add",
@@ -380,6 +382,20 @@ class Vmacs:
             log.info("vmac %s: created on %s with MAC %s", name, parent, mac)
         changes = apply_sysctls(name, parent, family)
         return Vmac(name, int(link["index"]), parent, parent_index, vrid, family, tuple(changes))
+
+    async def _refuse_twin(self, parent_index: int, mac: str, name: str) -> None:
+        """EADDRINUSE if a macvlan other than `name` has `mac` on the parent: the kernel
+        would refuse to bring a second one up."""
+        with _as_oserror():
+            async for link in await self._ipr.get_links():
+                other = str(link.get("IFLA_IFNAME"))
+                if (
+                    other != name
+                    and _kind(link) == "macvlan"
+                    and link.get("IFLA_LINK") == parent_index
+                    and link.get("IFLA_ADDRESS") == mac
+                ):
+                    raise OSError(errno.EADDRINUSE, f"{other} has {mac} on the parent already")
 
     async def up(self, vmac: Vmac) -> None:
         """Link up; for IPv6, add the link-local address too (see the module docstring)."""

@@ -136,24 +136,30 @@ def test_a_wrong_macvlan_is_replaced_and_a_foreign_interface_is_left_alone(
     assert info["address"] == MAC4
     call(lab, "r1", f"return await v.remove({name!r})")
 
+    ip = ["ip", "link", "add", "link", "eth0", "vrrp.51", "address", MAC4, "type", "macvlan"]
+    lab.run("r1", ip)  # keepalived's vmac, say
+    assert errors(lab, f'v.ensure("eth0", {VRID}, socket.AF_INET)') == ["EADDRINUSE"]
+    assert link(lab, "r1", name) is None  # nothing made that could not come up
     lab.run("r1", ["ip", "link", "add", name, "type", "veth", "peer", "name", "other0"])
-    refused = call(
+    refused = errors(
         lab,
-        "r1",
-        f"""
-        out = []
-        for step in (v.ensure("eth0", {VRID}, socket.AF_INET), v.remove({name!r})):
-            try:
-                await step
-                out.append(None)
-            except OSError as err:
-                out.append(errno.errorcode[err.errno])
-        return out
-        """,
+        f'v.ensure("eth0", {VRID}, socket.AF_INET)',
+        f"v.remove({name!r})",
+        'v.ensure("no0", 1, socket.AF_INET6)',  # no such parent
     )
-    assert refused == ["EEXIST", "EPERM"]
+    assert refused == ["EEXIST", "EPERM", "ENODEV"]
     assert call(lab, "r1", "return await v.find()") == []
     assert link(lab, "r1", name) is not None  # someone else's veth is still there
+    assert link(lab, "r1", "vrrp.51") is not None  # and the other vmac
+
+
+def errors(lab: Lab, *steps: str) -> list[str | None]:
+    """Await each of `steps` (expressions on `v`) in r1: the errno name each raised."""
+    body = "out = []\n"
+    for step in steps:
+        body += f"try:\n    await {step}\n    out.append(None)\n"
+        body += "except OSError as err:\n    out.append(errno.errorcode[err.errno])\n"
+    return list(call(lab, "r1", body + "return out"))
 
 
 def test_teardown_finds_every_vmac_and_nothing_else(make_lab: MakeLab) -> None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Interface, IPv6Interface
 from typing import Protocol
 
+from failover.protocol.packet import IPAddress
 from failover.runtime.netlink import InterfaceAddress, LinkEvent
 
 
@@ -37,7 +38,7 @@ class PacketPort(Protocol):
     """One interface's VRRP socket; see `runtime.sockets.VrrpSocket`."""
 
     def fileno(self) -> int: ...
-    def send(self, vrrp_message: bytes) -> None: ...
+    def send(self, vrrp_message: bytes, destination: IPAddress | None = None) -> None: ...
     def receive(self) -> list[bytes]: ...
     def close(self) -> None: ...
 

@@ -18,7 +18,7 @@ from failover.daemon.events import EventBus
 from failover.daemon.hooks import HookEvent, HookQueue
 from failover.daemon.model import Group, Interface, Model, Router
 from failover.daemon.tracker import STATUS_WORDS, Tracker
-from failover.protocol.packet import DropReason, encode
+from failover.protocol.packet import DropReason
 from failover.protocol.receive import Rejected, validate
 from failover.protocol.router import (
     Action,
@@ -30,6 +30,7 @@ from failover.protocol.router import (
     StateChanged,
 )
 from failover.protocol.syncgroup import Settlement
+from failover.protocol.wire import packets
 from failover.ratelimit import RateLimiter
 
 log = logging.getLogger("failover")
@@ -241,8 +242,11 @@ class RouterLoop:
     def _send(self, r: Router, priority: int) -> None:
         if not r.iface.running:
             return  # no carrier: nobody would hear it (a FAULT's priority 0, say)
+        config = r.core.config
+        source = config.unicast_source or r.iface.primary
         try:
-            r.iface.sock.send(encode(r.core.advertisement(priority)))
+            for destination, message in packets(config, r.core.advertisement(priority), source):
+                r.iface.sock.send(message, None if destination.is_multicast else destination)
         except OSError as err:
             r.send_errors += 1
             held_back = self._limiter.allow((r.label, "send"), self.loop.time())

@@ -154,6 +154,14 @@ async def prepare(
     kernel: Kernel, diff: RouterDiff, interfaces: dict[str, Interface], new: Config
 ) -> Prepared:
     """Resolve and open what the added routers need; ReloadRefused on any problem."""
+    unwired = [
+        f"{rc.label}: {what} is not carried out by this daemon yet"
+        for rc in diff.added + tuple(n for _, n in diff.changed)
+        for what, used in (("IPv6", rc.family == 6), ("use_vmac", rc.use_vmac))
+        if used
+    ]
+    if unwired:
+        raise ReloadRefused("not supported yet", unwired)
     by_iface: dict[str, list[RouterConfig]] = {}
     for rc in diff.added:
         by_iface.setdefault(rc.interface, []).append(rc)

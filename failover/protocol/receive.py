@@ -57,6 +57,7 @@ class ReceivePolicy:
     version: int = VRRP_VERSION
     pseudo_header: bool = True  # v3 over IPv4: the checksum covers one (see packet.py)
     peers: frozenset[IPAddress] = frozenset()  # unicast: adverts only from these
+    ipv6: bool = False  # its router's family: a VRID serves one family on an interface
 
     @property
     def is_owner(self) -> bool:
@@ -133,7 +134,7 @@ def validate(
         return Rejected(err.reason, err.detail, vrid=vrid, source=source)
     # 7.1: MUST verify the VRID is configured on the receiving interface ...
     policy = policies.get(adv.vrid)
-    if policy is None:
+    if policy is None or policy.ipv6 != ipv6:
         return Rejected(DropReason.UNKNOWN_VRID, "VRID not configured here", adv.vrid, source)
     # Unicast peers (not the RFC's; keepalived's unicast_peer): from a listed peer only.
     if policy.peers and source not in policy.peers:

@@ -166,6 +166,7 @@ class VirtualRouter:
             version=c.version,
             pseudo_header=c.checksum_ipv4_pseudo_header,
             peers=frozenset(c.unicast_peers),
+            ipv6=c.family == 6,
         )
 
     def advertisement(self, priority: int | None = None) -> Advertisement:

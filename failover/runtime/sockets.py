@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address
 from typing import TypeVar
 
-from failover.protocol.packet import VRRP_GROUP, VRRP_GROUP6, VRRP_PROTOCOL, VRRP_TTL
+from failover.protocol.packet import VRRP_GROUP, VRRP_GROUP6, VRRP_PROTOCOL, VRRP_TTL, IPAddress
 from failover.protocol.receive import Datagram
 
 IP_MULTICAST_ALL = 49  # linux/in.h; not exported by Python's socket module
@@ -155,7 +155,7 @@ class VrrpSocket:
     def fileno(self) -> int:
         return self._sock.fileno()
 
-    def send(self, vrrp_message: bytes, destination: IPv4Address | None = None) -> None:
+    def send(self, vrrp_message: bytes, destination: IPAddress | None = None) -> None:
         """Send one VRRP message to 224.0.0.18, or unicast to `destination`.
 
         The kernel adds the IP header. Unicast leaves this interface from `source`
@@ -198,7 +198,7 @@ class VrrpSocket6:
     def fileno(self) -> int:
         return self._sock.fileno()
 
-    def send(self, vrrp_message: bytes, destination: IPv6Address | None = None) -> None:
+    def send(self, vrrp_message: bytes, destination: IPAddress | None = None) -> None:
         """Send one VRRP message to ff02::12, or unicast to `destination`, from `source`."""
         target = VRRP_GROUP6 if destination is None else destination
         address = (str(IPv6Address(target.packed)), 0, 0, self.ifindex)  # the scope: ours

@@ -12,9 +12,10 @@ import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from ipaddress import IPv4Address, IPv4Interface
+from ipaddress import IPv4Address, IPv4Interface, IPv6Interface
 
 from failover.daemon.kernel import Kernel
+from failover.protocol.packet import IPAddress
 from failover.runtime.netlink import InterfaceAddress, InterfaceError, LinkEvent
 
 
@@ -23,6 +24,7 @@ class FakeSock:
 
     def __init__(self) -> None:
         self.sent: list[bytes] = []
+        self.sent_to: list[IPAddress | None] = []  # each message's destination (None: group)
         self.inbox: list[bytes] = []
         self.closed = False
         self._pair = socket.socketpair()  # a real fd for add_reader, never readable
@@ -30,8 +32,9 @@ class FakeSock:
     def fileno(self) -> int:
         return self._pair[0].fileno()
 
-    def send(self, vrrp_message: bytes) -> None:
+    def send(self, vrrp_message: bytes, destination: IPAddress | None = None) -> None:
         self.sent.append(vrrp_message)
+        self.sent_to.append(destination)
 
     def receive(self) -> list[bytes]:
         out, self.inbox = self.inbox, []
@@ -72,7 +75,7 @@ class FakeNetlink:
     """Interfaces by name: index and addresses; `changes` records add/remove in order."""
 
     links: dict[str, tuple[int, list[str]]]
-    changes: list[tuple[str, int, IPv4Interface]] = field(default_factory=list)
+    changes: list[tuple[str, int, IPv4Interface | IPv6Interface]] = field(default_factory=list)
     down: set[int] = field(default_factory=set)
     gate: asyncio.Event | None = None  # when set by a test, `index` waits for it
 
@@ -92,7 +95,7 @@ class FakeNetlink:
     async def running(self, index: int) -> bool:
         return index not in self.down
 
-    async def add(self, index: int, address: IPv4Interface) -> bool:
+    async def add(self, index: int, address: IPv4Interface | IPv6Interface) -> bool:
         self.changes.append(("add", index, address))
         entry = self._entry(index)
         if str(address) in entry:
@@ -100,7 +103,7 @@ class FakeNetlink:
         entry.append(str(address))
         return True
 
-    async def remove(self, index: int, address: IPv4Interface) -> bool:
+    async def remove(self, index: int, address: IPv4Interface | IPv6Interface) -> bool:
         self.changes.append(("remove", index, address))
         entry = self._entry(index)
         if str(address) not in entry:

@@ -149,7 +149,7 @@ class FakeLan:
         if not sender.link_up:
             return
         vrrp = encode(sender.router.advertisement(priority))
-        packet = ip_packet(vrrp, src=sender.router.primary_ip)
+        packet = ip_packet(vrrp, src=str(sender.router.primary_ip))
         for receiver in self.nodes.values():
             if receiver.running and receiver.link_up:
                 arrival = self.now + self.latency

@@ -21,9 +21,7 @@ HEAVY = ("voluptuous", "pyroute2", "asyncio", "failover.config")
 def loaded_after(code: str) -> set[str]:
     """The modules a fresh interpreter has loaded after running `code`."""
     probe = f"{code}\nimport sys, json\nprint(json.dumps(sorted(sys.modules)))"
-    done = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
-    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     return set(json.loads(done.stdout.splitlines()[-1]))
 
 

@@ -43,7 +43,7 @@ def vr(priority: int = 100, ip: str = "192.0.2.1", **kw: Any) -> VirtualRouter:
 
 def adv(priority: int, config: RouterConfig | None = None) -> Advertisement:
     c = config or router_config()
-    return Advertisement(c.vrid, priority, tuple(a.ip for a in c.addresses), c.advert_interval)
+    return Advertisement(c.vrid, priority, tuple(a.ip for a in c.addresses), int(c.advert_interval))
 
 
 def kinds(actions: Sequence[object]) -> list[type]:

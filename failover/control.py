@@ -82,6 +82,7 @@ class InterfaceStatus(TypedDict):
     """One interface in the `status` reply: adverts dropped before any router saw them."""
 
     name: str
+    family: int  # 4 or 6: an interface in use for both families is listed twice
     index: int
     primary_ip: str
     drops: dict[str, int]

@@ -41,6 +41,7 @@ ROUTER: RouterStatus = {
 }
 INTERFACE: InterfaceStatus = {
     "name": "eth0",
+    "family": 4,
     "index": 2,
     "primary_ip": "192.0.2.11",
     "drops": {},

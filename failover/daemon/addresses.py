@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
-from ipaddress import IPv4Address, IPv4Interface, IPv6Interface
+from ipaddress import IPv4Address, IPv4Interface, IPv6Address, IPv6Interface
 
 from failover.config import Config, Settings
 from failover.daemon.kernel import AddressTable
@@ -190,20 +191,22 @@ class AddressWorker:
                 log.info("%s: %s %s", r.label, "added" if add else "removed", a)
 
     def _garp(self, job: ArpJob) -> None:
-        r, s = job.router, self.settings
+        """Gratuitous ARPs (RFC 3768 6.4.1/6.4.2) or unsolicited NAs (RFC 5798 6.4.1/
+        6.4.2), repeated, while the router stays master."""
+        r, s, iface = job.router, self.settings, job.router.iface
+        what = "gratuitous ARP" if iface.arp is not None else "neighbor advertisement"
 
         def failed(err: OSError) -> None:
-            log.warning("%s: gratuitous ARP failed: %s", r.label, err)
+            log.warning("%s: %s failed: %s", r.label, what, err)
 
-        r.garp = r.iface.arp.schedule(
-            self._loop,
-            tuple(ip for ip in job.ips if isinstance(ip, IPv4Address)),  # IPv6: not yet
-            s.garp_repeat,
-            s.garp_delay,
-            lambda: r.core.state is State.MASTER,
-            failed,
-        )
-        log.debug("%s: gratuitous ARP for %s", r.label, ", ".join(map(str, job.ips)))
+        args = (s.garp_repeat, s.garp_delay, lambda: r.core.state is State.MASTER, failed)
+        if iface.arp is not None:
+            v4 = tuple(ip for ip in job.ips if isinstance(ip, IPv4Address))
+            r.garp = iface.arp.schedule(self._loop, v4, *args)
+        elif iface.ndisc is not None:
+            v6 = tuple(ip for ip in job.ips if isinstance(ip, IPv6Address))
+            r.garp = iface.ndisc.schedule(self._loop, v6, *args)
+        log.debug("%s: %s for %s", r.label, what, ", ".join(map(str, job.ips)))
 
 
 async def remove_vips(
@@ -230,6 +233,8 @@ async def teardown(config: Config, netlink: AddressTable) -> list[str]:
         except InterfaceError as err:
             lines.append(f"{rc.label}: skipped: {err}")
             continue
-        removed = await remove_vips(netlink, rc, index, await netlink.addresses(index))
+        family = socket.AF_INET6 if rc.family == 6 else socket.AF_INET
+        present = await netlink.addresses(index, family)
+        removed = await remove_vips(netlink, rc, index, present)
         lines += [f"{rc.label}: removed {a}" for a in removed]
     return lines

@@ -1,27 +1,32 @@
 """What the daemon needs of the kernel, as interfaces it is handed (tests pass fakes).
 
-`system_kernel()` opens the real ones (rtnetlink, raw VRRP sockets, AF_PACKET for ARP)
-from `failover.runtime`, the only code that touches the kernel.
+`system_kernel()` opens the real ones (rtnetlink, raw VRRP sockets for IPv4 and IPv6,
+AF_PACKET for gratuitous ARP and unsolicited NA) from `failover.runtime`, the only code
+that touches the kernel.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from ipaddress import IPv4Address, IPv4Interface, IPv6Interface
-from typing import Protocol
+from ipaddress import IPv4Address, IPv4Interface, IPv6Address, IPv6Interface
+from typing import Protocol, TypeVar
 
 from failover.protocol.packet import IPAddress
+from failover.protocol.receive import Datagram
 from failover.runtime.netlink import InterfaceAddress, LinkEvent
+
+A = TypeVar("A", IPv4Address, IPv6Address, contravariant=True)
 
 
 class AddressTable(Protocol):
-    """Interfaces and their IPv4 addresses (rtnetlink); see `runtime.netlink.Netlink`."""
+    """Interfaces and their addresses (rtnetlink); see `runtime.netlink.Netlink`."""
 
     async def index(self, name: str) -> int: ...
-    async def addresses(self, index: int) -> list[InterfaceAddress]: ...
+    async def addresses(self, index: int, family: int = ...) -> list[InterfaceAddress]: ...
+    async def link_local(self, index: int) -> IPv6Address | None: ...
     async def running(self, index: int) -> bool: ...
     async def add(self, index: int, address: IPv4Interface | IPv6Interface) -> bool: ...
     async def remove(self, index: int, address: IPv4Interface | IPv6Interface) -> bool: ...
@@ -35,27 +40,33 @@ class LinkSource(Protocol):
 
 
 class PacketPort(Protocol):
-    """One interface's VRRP socket; see `runtime.sockets.VrrpSocket`."""
+    """One interface's VRRP socket for one family; see `runtime.sockets.VrrpSocket`
+    (IPv4: packets with their header) and `VrrpSocket6` (IPv6: Datagrams)."""
 
     def fileno(self) -> int: ...
     def send(self, vrrp_message: bytes, destination: IPAddress | None = None) -> None: ...
-    def receive(self) -> list[bytes]: ...
+    def receive(self) -> Sequence[bytes | Datagram]: ...
     def close(self) -> None: ...
 
 
-class ArpPort(Protocol):
-    """One interface's gratuitous-ARP sender; see `runtime.arp.GarpSender`."""
+class AnnouncePort(Protocol[A]):
+    """One interface's announcer of where addresses are: gratuitous ARP for IPv4
+    (`runtime.arp.GarpSender`), unsolicited NA for IPv6 (`runtime.ndisc.NeighborAdvertiser`)."""
 
     def schedule(
         self,
         loop: asyncio.AbstractEventLoop,
-        addresses: tuple[IPv4Address, ...],
+        addresses: tuple[A, ...],
         repeat: int,
         delay: float,
         still_wanted: Callable[[], bool],
         on_error: Callable[[OSError], None],
     ) -> list[asyncio.TimerHandle]: ...
     def close(self) -> None: ...
+
+
+ArpPort = AnnouncePort[IPv4Address]
+NdPort = AnnouncePort[IPv6Address]
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,18 +77,21 @@ class Kernel:
     links: LinkSource
     open_vrrp: Callable[[str, int, IPv4Address], PacketPort]
     open_arp: Callable[[str], ArpPort]
+    open_vrrp6: Callable[[str, int, IPv6Address], PacketPort]
+    open_ndisc: Callable[[str], NdPort]
 
 
 @asynccontextmanager
 async def system_kernel() -> AsyncIterator[Kernel]:
     """The real kernel of the current network namespace; closed on exit."""
     from failover.runtime.arp import GarpSender
+    from failover.runtime.ndisc import NeighborAdvertiser
     from failover.runtime.netlink import LinkMonitor, Netlink
-    from failover.runtime.sockets import VrrpSocket
+    from failover.runtime.sockets import VrrpSocket, VrrpSocket6
 
     async with Netlink() as netlink:
         links = LinkMonitor()
         try:
-            yield Kernel(netlink, links, VrrpSocket, GarpSender)
+            yield Kernel(netlink, links, VrrpSocket, GarpSender, VrrpSocket6, NeighborAdvertiser)
         finally:
             links.close()

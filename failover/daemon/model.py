@@ -6,14 +6,14 @@ import asyncio
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from ipaddress import IPv4Address
 from typing import Any
 
 from failover.config import Config
 from failover.control import InterfaceStatus, RouterStatus, TrackStatus
 from failover.daemon.hooks import HookQueue
-from failover.daemon.kernel import ArpPort, PacketPort
+from failover.daemon.kernel import ArpPort, NdPort, PacketPort
 from failover.daemon.tracker import STATUS_WORDS, Check
+from failover.protocol.packet import IPAddress
 from failover.protocol.receive import ReceivePolicy
 from failover.protocol.router import VirtualRouter
 from failover.protocol.settings import SyncGroupConfig, Track
@@ -43,18 +43,21 @@ class Policies(Mapping[int, ReceivePolicy]):
 
 @dataclass(eq=False)
 class Interface:
-    """One interface in use: its sockets, its routers by VRID, drops for unknown VRIDs."""
+    """One interface in use for one address family: its VRRP socket and its announcer
+    (gratuitous ARP for IPv4, unsolicited NA for IPv6), its routers by VRID, drops for
+    unknown VRIDs."""
 
     name: str
     index: int
-    primary: IPv4Address  # adverts' source (RFC 3768 5.2.1)
+    primary: IPAddress  # adverts' source: RFC 3768 5.2.1 (IPv4), 5798 5.1.2.1 (link-local)
     sock: PacketPort
-    arp: ArpPort
+    arp: ArpPort | None = None  # IPv4
+    ndisc: NdPort | None = None  # IPv6
     running: bool = True  # link up with carrier
     routers: dict[int, Router] = field(default_factory=dict)
     drops: Counter[str] = field(default_factory=Counter)
     detach: Callable[[], object] | None = None  # stops reading the socket (set by the loop)
-    local: frozenset[IPv4Address] = field(init=False)  # our own adverts, looped back
+    local: frozenset[IPAddress] = field(init=False)  # our own adverts, looped back
     policies: Policies = field(init=False)
 
     def __post_init__(self) -> None:
@@ -67,15 +70,27 @@ class Interface:
             self.detach()
             self.detach = None
 
+    @property
+    def family(self) -> int:
+        return self.primary.version
+
+    @property
+    def key(self) -> tuple[str, int]:
+        """The model's key for it: one Interface per name and family."""
+        return self.name, self.family
+
     def close(self) -> None:
         """Stop reading and close both sockets (idempotent)."""
         self.stop_reading()
         self.sock.close()
-        self.arp.close()
+        for announcer in (self.arp, self.ndisc):
+            if announcer is not None:
+                announcer.close()
 
     def status(self) -> InterfaceStatus:
         return {
             "name": self.name,
+            "family": self.family,
             "index": self.index,
             "primary_ip": str(self.primary),
             "drops": dict(sorted(self.drops.items())),
@@ -187,7 +202,7 @@ class Model:
     """What runs now: the applied config, its interfaces and routers (in config order)."""
 
     config: Config = field(default_factory=lambda: Config(()))
-    interfaces: dict[str, Interface] = field(default_factory=dict)
+    interfaces: dict[tuple[str, int], Interface] = field(default_factory=dict)  # (name, family)
     routers: list[Router] = field(default_factory=list)
     groups: dict[str, Group] = field(default_factory=dict)  # sync groups by name
 

@@ -14,9 +14,10 @@ ones are reconfigured in place without a state change.
 from __future__ import annotations
 
 import logging
+import socket
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv6Address
 
 from failover.config import Config
 from failover.daemon.addresses import AddressWorker
@@ -24,12 +25,16 @@ from failover.daemon.errors import ExitCode, ReloadRefused
 from failover.daemon.kernel import AddressTable, Kernel
 from failover.daemon.loop import RouterLoop
 from failover.daemon.model import Group, Interface, Model, Router
+from failover.protocol.packet import IPAddress
 from failover.protocol.router import VirtualRouter
 from failover.protocol.settings import RouterConfig
 from failover.protocol.syncgroup import Settlement, SyncGroup
 from failover.runtime.netlink import InterfaceAddress, InterfaceError, primary_address
 
 log = logging.getLogger("failover")
+
+IfaceKey = tuple[str, int]  # an interface's name and address family (Model.interfaces)
+_AF = {4: socket.AF_INET, 6: socket.AF_INET6}
 
 
 # -- diff (pure) ------------------------------------------------------------------------
@@ -82,14 +87,24 @@ def describe_change(old: RouterConfig, new: RouterConfig) -> str:
 
 
 async def resolve_interface(
-    netlink: AddressTable, name: str, rcs: list[RouterConfig]
-) -> tuple[int, list[InterfaceAddress], IPv4Address]:
-    """An interface's index, IPv4 addresses and primary address; InterfaceError if unusable."""
+    netlink: AddressTable, name: str, family: int, rcs: list[RouterConfig]
+) -> tuple[int, list[InterfaceAddress], IPAddress]:
+    """An interface's index, addresses of `family` and the adverts' source address;
+    InterfaceError if unusable."""
     users = ", ".join(rc.name for rc in rcs)
     try:
         index = await netlink.index(name)
     except InterfaceError as err:
         raise InterfaceError(f"{err} (used by {users})") from None
+    if family == 6:
+        present = await netlink.addresses(index, socket.AF_INET6)
+        link_local = await netlink.link_local(index)
+        if link_local is None:
+            raise InterfaceError(
+                f"interface {name!r} has no usable link-local IPv6 address (used by "
+                f"{users}); IPv6 adverts are sent from it (RFC 5798 5.1.2.1)"
+            )
+        return index, present, link_local
     present = await netlink.addresses(index)
     # The owner's (priority 255) addresses are real; other VIPs are not ours to use.
     virtual = {
@@ -108,10 +123,14 @@ async def resolve_interface(
     return index, present, primary
 
 
-def open_interface(kernel: Kernel, name: str, index: int, primary: IPv4Address) -> Interface:
-    """Open an interface's VRRP and ARP sockets; ReloadRefused (exit 6) if refused."""
+def open_interface(kernel: Kernel, name: str, index: int, primary: IPAddress) -> Interface:
+    """Open an interface's VRRP socket and announcer for `primary`'s family;
+    ReloadRefused (exit 6) if refused."""
     try:
-        sock = kernel.open_vrrp(name, index, primary)
+        if isinstance(primary, IPv6Address):
+            sock = kernel.open_vrrp6(name, index, primary)
+        else:
+            sock = kernel.open_vrrp(name, index, primary)
     except OSError as err:
         raise ReloadRefused(
             "cannot open sockets",
@@ -121,17 +140,26 @@ def open_interface(kernel: Kernel, name: str, index: int, primary: IPv4Address) 
             ],
             ExitCode.SYSTEM,
         ) from None
+    iface = Interface(name, index, primary, sock)
     try:
-        arp = kernel.open_arp(name)
+        if primary.version == 6:
+            iface.ndisc = kernel.open_ndisc(name)
+        else:
+            iface.arp = kernel.open_arp(name)
     except OSError as err:
         sock.close()
+        what = (
+            "an AF_PACKET socket (neighbor advertisements)"
+            if primary.version == 6
+            else ("an ARP socket")
+        )
         raise ReloadRefused(
             "cannot open sockets",
-            [f"cannot open an ARP socket on {name}: {err.strerror or err}"],
+            [f"cannot open {what} on {name}: {err.strerror or err}"],
             ExitCode.SYSTEM,
         ) from None
-    log.info("%s: index %d, adverts from %s", name, index, primary)
-    return Interface(name, index, primary, sock, arp)
+    log.info("%s: index %d, IPv%d adverts from %s", name, index, primary.version, primary)
+    return iface
 
 
 @dataclass(eq=False)
@@ -139,8 +167,8 @@ class Prepared:
     """What applying a diff needs from the kernel, read before anything changes."""
 
     diff: RouterDiff
-    interfaces: dict[str, Interface] = field(default_factory=dict)  # opened for it
-    present: dict[str, list[InterfaceAddress]] = field(default_factory=dict)  # by name
+    interfaces: dict[IfaceKey, Interface] = field(default_factory=dict)  # opened for it
+    present: dict[IfaceKey, list[InterfaceAddress]] = field(default_factory=dict)
     check_links: dict[str, tuple[int | None, bool]] = field(default_factory=dict)
 
     def close(self) -> None:
@@ -150,46 +178,51 @@ class Prepared:
         self.interfaces.clear()
 
 
+def _unwired(diff: RouterDiff) -> list[str]:
+    """What this daemon cannot carry out yet, per router (refused before anything)."""
+    return [
+        f"{rc.label}: use_vmac is not carried out by this daemon yet"
+        for rc in diff.added + tuple(n for _, n in diff.changed)
+        if rc.use_vmac
+    ]
+
+
 async def prepare(
-    kernel: Kernel, diff: RouterDiff, interfaces: dict[str, Interface], new: Config
+    kernel: Kernel, diff: RouterDiff, interfaces: dict[IfaceKey, Interface], new: Config
 ) -> Prepared:
     """Resolve and open what the added routers need; ReloadRefused on any problem."""
-    unwired = [
-        f"{rc.label}: {what} is not carried out by this daemon yet"
-        for rc in diff.added + tuple(n for _, n in diff.changed)
-        for what, used in (("IPv6", rc.family == 6), ("use_vmac", rc.use_vmac))
-        if used
-    ]
+    unwired = _unwired(diff)
     if unwired:
         raise ReloadRefused("not supported yet", unwired)
-    by_iface: dict[str, list[RouterConfig]] = {}
+    by_iface: dict[IfaceKey, list[RouterConfig]] = {}
     for rc in diff.added:
-        by_iface.setdefault(rc.interface, []).append(rc)
+        by_iface.setdefault((rc.interface, rc.family), []).append(rc)
     prepared = Prepared(diff)
     errors = []
-    found: dict[str, tuple[int, IPv4Address]] = {}
-    for name, rcs in by_iface.items():
+    found: dict[IfaceKey, tuple[int, IPAddress]] = {}
+    for key, rcs in by_iface.items():
+        name, family = key
         try:
-            iface = interfaces.get(name)
+            iface = interfaces.get(key)
             if iface is not None:
-                prepared.present[name] = await kernel.netlink.addresses(iface.index)
+                prepared.present[key] = await kernel.netlink.addresses(iface.index, _AF[family])
                 continue
-            index, present, primary = await resolve_interface(kernel.netlink, name, rcs)
+            index, present, primary = await resolve_interface(kernel.netlink, name, family, rcs)
         except InterfaceError as err:
             errors.append(str(err))
             continue
         except Exception as err:  # netlink refused: report it, change nothing
             errors.append(f"interface {name!r}: cannot read it: {err}")
             continue
-        found[name] = (index, primary)
-        prepared.present[name] = present
+        found[key] = (index, primary)
+        prepared.present[key] = present
     if errors:
         raise ReloadRefused("interface problem", errors, ExitCode.INTERFACE)
     prepared.check_links = await _check_links(kernel.netlink, new)
     try:
-        for name, (index, primary) in found.items():
-            iface = open_interface(kernel, name, index, primary)
-            prepared.interfaces[name] = iface
+        for key, (index, primary) in found.items():
+            iface = open_interface(kernel, key[0], index, primary)
+            prepared.interfaces[key] = iface
             iface.running = await kernel.netlink.running(index)
     except BaseException:
         prepared.close()
@@ -236,8 +269,8 @@ def apply(
         r = by_key[rc.key]
         log.info("%s: %s: %s", verb, rc.label, describe_change(old, rc))
         routers.feed(r, r.core.reconfigure(rc, now))
-    for name, iface in prepared.interfaces.items():
-        model.interfaces[name] = iface
+    for key, iface in prepared.interfaces.items():
+        model.interfaces[key] = iface
         routers.attach(iface)
     prepared.interfaces = {}  # the model's now
     model.config = new
@@ -252,7 +285,7 @@ def apply(
     added = [_add_router(model, rc) for rc in diff.added]
     # Owners first: their real addresses are protected before anyone clears left-overs.
     for r in sorted(added, key=lambda r: r.core.config.priority != 255):
-        addresses.clear_ground(r, prepared.present[r.iface.name])
+        addresses.clear_ground(r, prepared.present[r.iface.key])
     _apply_groups(model, new, routers, now)
     for r in added:
         rc = r.core.config
@@ -265,9 +298,9 @@ def apply(
             ", ".join(map(str, rc.addresses)),
         )
         routers.start(r)
-    for name in [n for n, i in model.interfaces.items() if not i.routers]:
-        model.interfaces.pop(name).close()
-        log.info("%s: %s is no longer used: its sockets are closed", verb, name)
+    for key in [k for k, i in model.interfaces.items() if not i.routers]:
+        model.interfaces.pop(key).close()
+        log.info("%s: %s (IPv%d) is no longer used: its sockets are closed", verb, *key)
     order = {rc.key: i for i, rc in enumerate(new.routers)}
     model.routers.sort(key=lambda r: order[r.core.config.key])
 
@@ -302,7 +335,7 @@ def _apply_groups(model: Model, new: Config, routers: RouterLoop, now: float) ->
 
 
 def _add_router(model: Model, rc: RouterConfig) -> Router:
-    iface = model.interfaces[rc.interface]
+    iface = model.interfaces[(rc.interface, rc.family)]
     r = Router(VirtualRouter(rc, iface.primary), iface)
     iface.routers[rc.vrid] = r
     model.routers.append(r)

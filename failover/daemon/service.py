@@ -144,7 +144,7 @@ class Daemon:
             "failover %d: %d virtual router(s) on %s, control socket %s",
             os.getpid(),
             len(self.model.routers),
-            ", ".join(sorted(self.model.interfaces)),
+            ", ".join(sorted({name for name, _ in self.model.interfaces})),
             self.control_path,
         )
 

@@ -208,13 +208,13 @@ class Lab:
         """Host `number`'s addresses on the LAN, then the link up."""
         ipr = self.ipr(host)
         index = ipr.link_lookup(ifname=lan.ifname)[0]
-        address = lan.address(number)
-        ipr.addr("add", index=index, address=str(address.ip), prefixlen=address.network.prefixlen)
-        host.addresses[lan.ifname] = address
+        host.addresses[lan.ifname] = lan.address(number)
         if self.ipv6:
-            address6 = lan.address6(number)
-            ipr.addr("add", index=index, address=str(address6.ip), prefixlen=64)
-            host.addresses6[lan.ifname] = address6
+            host.addresses6[lan.ifname] = lan.address6(number)
+        for address in (host.addresses[lan.ifname], host.addresses6.get(lan.ifname)):
+            if address is not None:
+                ip, length = str(address.ip), address.network.prefixlen
+                ipr.addr("add", index=index, address=ip, prefixlen=length)
         ipr.link("set", index=index, state="up")
 
     def _ipv6_ready(self) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from failover.lab import DEFAULT_VIP, Lab, wait_until
+from failover.lab import DEFAULT_VIP, DEFAULT_VIP6, Lab, wait_until
 from failover.lab.nodes import Node, converged, router
 from failover.protocol.router import master_down_interval
 from tests.support import MakeLab, adverts
@@ -84,3 +84,27 @@ def test_a_stranger_is_dropped_as_not_a_peer(make_lab: MakeLab) -> None:
     wait_until(lambda: r1.status()[0]["drops"].get("not_a_peer", 0) >= 3, TIMEOUT,
                what="r1 to drop r3's adverts")  # fmt: skip
     assert r1.state(VRID) == "MASTER"  # r3 is no peer of r1: its adverts count for nothing
+
+
+def test_ipv6_failover_with_neighbor_advertisements(make_lab: MakeLab) -> None:
+    lab = make_lab(routers=2)
+    vip = DEFAULT_VIP6
+    r1, r2 = pair(lab, vips=[vip], interval=0.5)
+    assert [h.name for h in lab.holders(vip)] == ["r1"]
+    pinger = lab.ping(vip.ip)
+    outage = pinger.measure(
+        lambda: lab.cut(r1.host),
+        lambda: r2.state(VRID) == "MASTER" and [h.name for h in lab.holders(vip)] == ["r2"],
+    )
+    bound = master_down_interval(100, 0.5, 3)
+    print(f"v3 IPv6 0.5 s: client outage {outage.longest_gap:.3f}s (bound {bound:.3f}s)")
+    # r2's unsolicited NA (override) moved the client's neighbour entry to r2's MAC
+    mac = lab.run("r2", ["cat", "/sys/class/net/eth0/address"]).stdout.strip()
+    neigh = lab.run("client", ["ip", "-6", "neigh", "show", str(vip.ip)]).stdout
+    assert mac in neigh, neigh
+    lab.heal(r1.host)
+    wait_until(
+        lambda: converged([r1, r2], VRID) is r1 and [h.name for h in lab.holders(vip)] == ["r1"],
+        TIMEOUT,
+        what="r1 to take the IPv6 VIP back",
+    )

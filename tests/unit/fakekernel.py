@@ -12,11 +12,14 @@ import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from ipaddress import IPv4Address, IPv4Interface, IPv6Interface
+from ipaddress import IPv4Address, IPv4Interface, IPv6Address, IPv6Interface, ip_interface
+from typing import Generic, TypeVar
 
 from failover.daemon.kernel import Kernel
 from failover.protocol.packet import IPAddress
 from failover.runtime.netlink import InterfaceAddress, InterfaceError, LinkEvent
+
+A = TypeVar("A", IPv4Address, IPv6Address)
 
 
 class FakeSock:
@@ -47,17 +50,17 @@ class FakeSock:
                 s.close()
 
 
-class FakeArp:
-    """An interface's ARP sender: records each burst it is asked for."""
+class FakeAnnouncer(Generic[A]):
+    """An interface's ARP (IPv4) or NA (IPv6) sender: records each burst it is asked for."""
 
     def __init__(self) -> None:
-        self.bursts: list[tuple[IPv4Address, ...]] = []
+        self.bursts: list[tuple[A, ...]] = []
         self.closed = False
 
     def schedule(
         self,
         loop: asyncio.AbstractEventLoop,
-        addresses: tuple[IPv4Address, ...],
+        addresses: tuple[A, ...],
         repeat: int,
         delay: float,
         still_wanted: Callable[[], bool],
@@ -68,6 +71,10 @@ class FakeArp:
 
     def close(self) -> None:
         self.closed = True
+
+
+FakeArp = FakeAnnouncer[IPv4Address]
+FakeNdisc = FakeAnnouncer[IPv6Address]
 
 
 @dataclass
@@ -89,8 +96,14 @@ class FakeNetlink:
     def _entry(self, index: int) -> list[str]:
         return next(addrs for i, addrs in self.links.values() if i == index)
 
-    async def addresses(self, index: int) -> list[InterfaceAddress]:
-        return [InterfaceAddress(IPv4Interface(a)) for a in self._entry(index)]
+    async def addresses(self, index: int, family: int = socket.AF_INET) -> list[InterfaceAddress]:
+        version = 6 if family == socket.AF_INET6 else 4
+        entries = [ip_interface(a) for a in self._entry(index)]
+        return [InterfaceAddress(a) for a in entries if a.version == version]
+
+    async def link_local(self, index: int) -> IPv6Address | None:
+        entries = [ip_interface(a) for a in self._entry(index)]
+        return next((a.ip for a in entries if a.version == 6 and a.ip.is_link_local), None)
 
     async def running(self, index: int) -> bool:
         return index not in self.down
@@ -138,6 +151,7 @@ class FakeKernel:
     links: FakeLinks = field(default_factory=FakeLinks)
     socks: dict[str, FakeSock] = field(default_factory=dict)
     arps: dict[str, FakeArp] = field(default_factory=dict)
+    ndiscs: dict[str, FakeNdisc] = field(default_factory=dict)
     refuse_arp: set[str] = field(default_factory=set)  # names whose ARP socket fails
     closed: bool = False
 
@@ -151,10 +165,25 @@ class FakeKernel:
         self.arps[name] = FakeArp()
         return self.arps[name]
 
+    def open_vrrp6(self, name: str, index: int, primary: IPv6Address) -> FakeSock:
+        self.socks[f"{name}/6"] = FakeSock()
+        return self.socks[f"{name}/6"]
+
+    def open_ndisc(self, name: str) -> FakeNdisc:
+        self.ndiscs[name] = FakeNdisc()
+        return self.ndiscs[name]
+
     @asynccontextmanager
     async def __call__(self) -> AsyncIterator[Kernel]:
         """The factory `Daemon(kernel=...)` enters."""
         try:
-            yield Kernel(self.netlink, self.links, self.open_vrrp, self.open_arp)
+            yield Kernel(
+                self.netlink,
+                self.links,
+                self.open_vrrp,
+                self.open_arp,
+                self.open_vrrp6,
+                self.open_ndisc,
+            )
         finally:
             self.closed = True

@@ -93,8 +93,8 @@ class Harness:
             await self.stop()
 
     # -- reading and driving the daemon ------------------------------------------------
-    def router(self, vrid: int, interface: str = "eth0") -> Router:
-        return self.d.model.interfaces[interface].routers[vrid]
+    def router(self, vrid: int, interface: str = "eth0", family: int = 4) -> Router:
+        return self.d.model.interfaces[(interface, family)].routers[vrid]
 
     def master(self, vrid: int) -> Router:
         """Fire the router's Master_Down timer now (RFC 3768 6.4.2): it becomes master."""

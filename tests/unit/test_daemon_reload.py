@@ -110,7 +110,7 @@ def test_removed_master_hands_over_and_its_vip_goes(tmp_path: Path) -> None:
             assert [r.core.config.vrid for r in h.d.model.routers] == [51]
             assert h.sent() == [(52, 100), (52, 0)]  # RFC 3768 6.4.3 Shutdown: priority 0
             assert await h.changes() == [("add", B), ("remove", B)]
-            assert set(h.d.model.interfaces["eth0"].routers) == {51}
+            assert set(h.d.model.interfaces[("eth0", 4)].routers) == {51}
 
     asyncio.run(main())
 
@@ -130,7 +130,7 @@ def test_added_router_starts_as_backup_on_a_new_interface(tmp_path: Path) -> Non
             h.write(router(51))  # and gone again: eth1 is closed
             reply = await applied(h)
             assert reply["removed"] == ["VR_52"]
-            assert set(h.d.model.interfaces) == {"eth0"}
+            assert set(h.d.model.interfaces) == {("eth0", 4)}
             assert h.kernel.socks["eth1"].closed and h.kernel.arps["eth1"].closed
 
     asyncio.run(main())

@@ -3,6 +3,8 @@ whose bridge drops every advert to the multicast group."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from failover.lab import DEFAULT_VIP, DEFAULT_VIP6, Lab, wait_until
@@ -19,7 +21,7 @@ def holders(lab: Lab) -> list[str]:
     return [h.name for h in lab.holders(DEFAULT_VIP)]
 
 
-def pair(lab: Lab, **kw: object) -> tuple[Node, Node]:
+def pair(lab: Lab, **kw: Any) -> tuple[Node, Node]:
     """r1 (150) master, r2 (100) backup of a v3 router, converged."""
     r1 = Node(lab, "r1", [router(VRID, 150, version=3, **kw)]).start()
     wait_until(lambda: r1.state(VRID) == "MASTER", TIMEOUT, what="r1 master")
@@ -52,7 +54,7 @@ def test_unicast_peers_work_where_multicast_is_dropped(make_lab: MakeLab, versio
     lab.add_loss(100, match="ip daddr 224.0.0.18")  # the bridge drops adverts to the group
     ips = {h: str(lab.host(h).ip) for h in ("r1", "r2")}
 
-    def unicast(me: str) -> dict[str, object]:
+    def unicast(me: str) -> dict[str, Any]:
         return {"unicast_peers": [ips[h] for h in ips if h != me]}
 
     r1 = Node(lab, "r1", [router(VRID, 150, version=version, **unicast("r1"))]).start()

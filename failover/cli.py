@@ -195,7 +195,7 @@ def cmd_teardown(args: argparse.Namespace) -> int:
 
     async def remove_all(config: Config) -> list[str]:
         async with system_kernel() as kernel:
-            return await teardown(config, kernel.netlink)
+            return await teardown(config, kernel.netlink, kernel.vmacs)
 
     config = load_or_report(args.config)
     if config is None:
@@ -215,7 +215,7 @@ def cmd_teardown(args: argparse.Namespace) -> int:
     except OSError as err:
         print(f"failover: error: teardown failed: {err} (it needs root)", file=sys.stderr)
         return ExitCode.SYSTEM
-    print("\n".join(lines) if lines else "no configured virtual address was present")
+    print("\n".join(lines) if lines else "no configured virtual address or vmac was present")
     return 0
 
 

@@ -18,12 +18,13 @@ from enum import StrEnum
 from ipaddress import IPv4Address, IPv4Interface, IPv6Address, IPv6Interface
 
 from failover.config import Config, Settings
-from failover.daemon.kernel import AddressTable
+from failover.daemon.kernel import AddressTable, VmacTable
 from failover.daemon.model import Router
 from failover.protocol.packet import IPAddress
 from failover.protocol.router import State
 from failover.protocol.settings import RouterConfig
 from failover.runtime.netlink import InterfaceAddress, InterfaceError
+from failover.runtime.vmac import SysctlChange, Vmac
 
 log = logging.getLogger("failover")
 
@@ -92,14 +93,37 @@ class ArpJob:
     ips: tuple[IPAddress, ...]
 
 
-Job = AddressJob | ArpJob
+class LinkChange(StrEnum):
+    UP = "up"
+    DOWN = "down"
+    REMOVE = "remove"
+
+
+@dataclass(frozen=True, slots=True)
+class VmacJob:
+    """A router's virtual MAC interface goes up, down or away (runtime/vmac.py)."""
+
+    change: LinkChange
+    router: Router
+    vmac: Vmac
+
+
+Job = AddressJob | ArpJob | VmacJob
 
 
 class AddressWorker:
     """Carries out routers' address and ARP actions, in order (see the module doc)."""
 
-    def __init__(self, netlink: AddressTable, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(
+        self,
+        netlink: AddressTable,
+        loop: asyncio.AbstractEventLoop,
+        vmacs: VmacTable | None = None,
+    ) -> None:
         self.netlink = netlink
+        self.vmacs = vmacs
+        self._held: dict[str, Vmac] = {}  # the vmacs the routers use, by name
+        self._sysctls: list[SysctlChange] = []  # what making them changed, in order
         self.claims = VipClaims()
         self.settings = Settings()  # garp_repeat/garp_delay; replaced on (re)load
         self._loop = loop
@@ -133,6 +157,17 @@ class AddressWorker:
         """6.4.1/6.4.2: gratuitous ARPs for the VIPs, `garp_repeat` times."""
         self._queue.put_nowait(ArpJob(r, ips))
 
+    def hold_vmac(self, vmac: Vmac) -> None:
+        """A router took this vmac over: its sysctl changes are undone with the last one."""
+        self._held[vmac.name] = vmac
+        self._sysctls += vmac.sysctls
+
+    def vmac_link(self, r: Router, change: LinkChange) -> None:
+        """Its vmac up (an IPv6 one as it becomes master), down or removed, in order with
+        its address jobs."""
+        if r.vmac is not None:
+            self._queue.put_nowait(VmacJob(change, r, r.vmac.vmac))
+
     def clear_ground(self, r: Router, present: list[InterfaceAddress]) -> None:
         """Before a router starts: its VIPs already on the interface that nobody here holds.
 
@@ -159,6 +194,8 @@ class AddressWorker:
             try:
                 if isinstance(job, ArpJob):
                     self._garp(job)
+                elif isinstance(job, VmacJob):
+                    await self._vmac(job)
                 else:
                     await self._change(job)
             except Exception:
@@ -179,7 +216,7 @@ class AddressWorker:
         change = self.netlink.add if add else self.netlink.remove
         for a in job.addresses:
             try:
-                changed = await change(r.iface.index, a)
+                changed = await change(r.vip_index, a)
             except OSError as err:
                 log.error("%s: cannot %s %s: %s", r.label, "add" if add else "remove", a, err)
                 continue
@@ -190,22 +227,44 @@ class AddressWorker:
             else:
                 log.info("%s: %s %s", r.label, "added" if add else "removed", a)
 
+    async def _vmac(self, job: VmacJob) -> None:
+        assert self.vmacs is not None, "a vmac without a vmac table"
+        name = job.vmac.name
+        try:
+            if job.change is LinkChange.UP:
+                await self.vmacs.up(job.vmac)
+            elif job.change is LinkChange.DOWN:
+                await self.vmacs.down(job.vmac)
+            else:
+                await self.vmacs.remove(name)
+        except OSError as err:
+            log.error("%s: cannot %s %s: %s", job.router.label, job.change.value, name, err)
+            return
+        log.info("%s: %s %s", job.router.label, name, job.change.value)
+        if job.change is LinkChange.REMOVE:
+            self._held.pop(name, None)
+            if not self._held and self._sysctls:  # the last one: sysctls as they were
+                undone = self.vmacs.restore(reversed(self._sysctls))
+                self._sysctls.clear()
+                log.info("restored %d sysctl(s) the vmacs needed", len(undone))
+
     def _garp(self, job: ArpJob) -> None:
         """Gratuitous ARPs (RFC 3768 6.4.1/6.4.2) or unsolicited NAs (RFC 5798 6.4.1/
         6.4.2), repeated, while the router stays master."""
-        r, s, iface = job.router, self.settings, job.router.iface
-        what = "gratuitous ARP" if iface.arp is not None else "neighbor advertisement"
+        r, s = job.router, self.settings
+        arp, ndisc = r.announcers
+        what = "gratuitous ARP" if arp is not None else "neighbor advertisement"
 
         def failed(err: OSError) -> None:
             log.warning("%s: %s failed: %s", r.label, what, err)
 
         args = (s.garp_repeat, s.garp_delay, lambda: r.core.state is State.MASTER, failed)
-        if iface.arp is not None:
+        if arp is not None:
             v4 = tuple(ip for ip in job.ips if isinstance(ip, IPv4Address))
-            r.garp = iface.arp.schedule(self._loop, v4, *args)
-        elif iface.ndisc is not None:
+            r.garp = arp.schedule(self._loop, v4, *args)
+        elif ndisc is not None:
             v6 = tuple(ip for ip in job.ips if isinstance(ip, IPv6Address))
-            r.garp = iface.ndisc.schedule(self._loop, v6, *args)
+            r.garp = ndisc.schedule(self._loop, v6, *args)
         log.debug("%s: %s for %s", r.label, what, ", ".join(map(str, job.ips)))
 
 
@@ -221,9 +280,10 @@ async def remove_vips(
     ]
 
 
-async def teardown(config: Config, netlink: AddressTable) -> list[str]:
-    """`failover teardown`: remove every configured VIP; one line per thing done."""
-    lines = []
+async def teardown(config: Config, netlink: AddressTable, vmacs: VmacTable) -> list[str]:
+    """`failover teardown`: remove every configured VIP and every vmac failover made
+    (runtime/vmac.py tells them from others'); one line per thing done."""
+    lines = [f"removed vmac {name}" for name in await vmacs.remove_all()]
     for rc in config.routers:
         if rc.priority == 255:
             lines.append(f"{rc.label}: skipped: priority 255, its addresses are real")

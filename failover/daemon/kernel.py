@@ -8,15 +8,17 @@ that touches the kernel.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from functools import partial
 from ipaddress import IPv4Address, IPv4Interface, IPv6Address, IPv6Interface
 from typing import Protocol, TypeVar
 
 from failover.protocol.packet import IPAddress
 from failover.protocol.receive import Datagram
 from failover.runtime.netlink import InterfaceAddress, LinkEvent
+from failover.runtime.vmac import SysctlChange, Vmac
 
 A = TypeVar("A", IPv4Address, IPv6Address, contravariant=True)
 
@@ -69,6 +71,17 @@ ArpPort = AnnouncePort[IPv4Address]
 NdPort = AnnouncePort[IPv6Address]
 
 
+class VmacTable(Protocol):
+    """Virtual MAC interfaces (`use_vmac`) and their sysctls; see `runtime.vmac.Vmacs`."""
+
+    async def ensure(self, parent: str, vrid: int, family: int) -> Vmac: ...
+    async def up(self, vmac: Vmac) -> None: ...
+    async def down(self, vmac: Vmac) -> None: ...
+    async def remove(self, name: str) -> bool: ...
+    async def remove_all(self) -> list[str]: ...
+    def restore(self, changes: Iterable[SysctlChange]) -> list[SysctlChange]: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Kernel:
     """Everything kernel-facing the daemon uses; the socket openers raise OSError."""
@@ -79,6 +92,8 @@ class Kernel:
     open_arp: Callable[[str], ArpPort]
     open_vrrp6: Callable[[str, int, IPv6Address], PacketPort]
     open_ndisc: Callable[[str], NdPort]
+    vmacs: VmacTable
+    open_sender: Callable[[str, int, IPv4Address], PacketPort]  # a vmac's: joins nothing
 
 
 @asynccontextmanager
@@ -88,10 +103,20 @@ async def system_kernel() -> AsyncIterator[Kernel]:
     from failover.runtime.ndisc import NeighborAdvertiser
     from failover.runtime.netlink import LinkMonitor, Netlink
     from failover.runtime.sockets import VrrpSocket, VrrpSocket6
+    from failover.runtime.vmac import Vmacs
 
-    async with Netlink() as netlink:
+    async with Netlink() as netlink, Vmacs() as vmacs:
         links = LinkMonitor()
         try:
-            yield Kernel(netlink, links, VrrpSocket, GarpSender, VrrpSocket6, NeighborAdvertiser)
+            yield Kernel(
+                netlink,
+                links,
+                VrrpSocket,
+                GarpSender,
+                VrrpSocket6,
+                NeighborAdvertiser,
+                vmacs,
+                partial(VrrpSocket, join=False),
+            )
         finally:
             links.close()

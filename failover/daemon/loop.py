@@ -13,7 +13,7 @@ import logging
 from collections.abc import Sequence
 from functools import partial
 
-from failover.daemon.addresses import AddressWorker
+from failover.daemon.addresses import AddressWorker, LinkChange
 from failover.daemon.events import EventBus
 from failover.daemon.hooks import HookEvent, HookQueue
 from failover.daemon.model import Group, Interface, Model, Router
@@ -195,6 +195,7 @@ class RouterLoop:
             match action:
                 case StateChanged(old, new, reason):
                     log.info("%s %s -> %s (%s)", r.label, old.value, new.value, reason)
+                    self._vmac_link(r, old, new)
                     event = self.bus.publish(
                         "state", **_names(r), old=old.value, new=new.value, reason=reason,
                         priority=r.core.priority,
@@ -208,6 +209,16 @@ class RouterLoop:
                     self.addresses.remove(r, addresses)
                 case Announce(ips):
                     self.addresses.announce(r, ips)
+
+    def _vmac_link(self, r: Router, old: State, new: State) -> None:
+        """An IPv6 vmac is up only while master (runtime/vmac.py): up before its VIPs
+        are added, down after they are removed (the actions come in that order)."""
+        if r.vmac is None or r.core.config.family != 6:
+            return
+        if new is State.MASTER:
+            self.addresses.vmac_link(r, LinkChange.UP)
+        elif old is State.MASTER:
+            self.addresses.vmac_link(r, LinkChange.DOWN)
 
     # -- notify hooks -------------------------------------------------------------------
     def _notify(self, r: Router, old: State, new: State, reason: str, seq: int) -> None:
@@ -246,7 +257,7 @@ class RouterLoop:
         source = config.unicast_source or r.iface.primary
         try:
             for destination, message in packets(config, r.core.advertisement(priority), source):
-                r.iface.sock.send(message, None if destination.is_multicast else destination)
+                r.sender.send(message, None if destination.is_multicast else destination)
         except OSError as err:
             r.send_errors += 1
             held_back = self._limiter.allow((r.label, "send"), self.loop.time())

@@ -18,6 +18,7 @@ from failover.protocol.receive import ReceivePolicy
 from failover.protocol.router import VirtualRouter
 from failover.protocol.settings import SyncGroupConfig, Track
 from failover.protocol.syncgroup import SyncGroup
+from failover.runtime.vmac import Vmac
 
 
 class Policies(Mapping[int, ReceivePolicy]):
@@ -98,6 +99,23 @@ class Interface:
 
 
 @dataclass(eq=False)
+class VmacPort:
+    """A router's virtual MAC interface (`use_vmac`, runtime/vmac.py): the VIPs go on it,
+    its announcer sends from the VRRP MAC, and (IPv4) so do the adverts."""
+
+    vmac: Vmac
+    tx: PacketPort | None = None  # IPv4: adverts from the vmac (IPv6: from the parent)
+    arp: ArpPort | None = None
+    ndisc: NdPort | None = None
+
+    def close(self) -> None:
+        """Close its sockets (the interface itself goes through the address worker)."""
+        for port in (self.tx, self.arp, self.ndisc):
+            if port is not None:
+                port.close()
+
+
+@dataclass(eq=False)
 class Router:
     """One virtual router: its core, its interface, its timers and counters."""
 
@@ -111,6 +129,25 @@ class Router:
     send_errors: int = 0
     drops: Counter[str] = field(default_factory=Counter)
     hook: HookQueue | None = None  # its `notify`, one event at a time
+    vmac: VmacPort | None = None  # with use_vmac
+
+    @property
+    def vip_index(self) -> int:
+        """The interface its VIPs go on: its vmac's, or its interface's."""
+        return self.vmac.vmac.index if self.vmac is not None else self.iface.index
+
+    @property
+    def sender(self) -> PacketPort:
+        """The socket its adverts leave by."""
+        if self.vmac is not None and self.vmac.tx is not None:
+            return self.vmac.tx
+        return self.iface.sock
+
+    @property
+    def announcers(self) -> tuple[ArpPort | None, NdPort | None]:
+        """Its gratuitous ARP and NA senders: its vmac's, or its interface's."""
+        owner = self.vmac if self.vmac is not None else self.iface
+        return owner.arp, owner.ndisc
 
     @property
     def label(self) -> str:
@@ -137,6 +174,8 @@ class Router:
         """Cancel every timer and leave the interface (the core has been stopped)."""
         self.cancel_timer()
         self.cancel_garp()
+        if self.vmac is not None:
+            self.vmac.close()
         if self.iface.routers.get(self.core.config.vrid) is self:
             del self.iface.routers[self.core.config.vrid]
 

@@ -13,6 +13,7 @@ ones are reconfigured in place without a state change.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
 from collections.abc import Callable, Iterable
@@ -20,11 +21,11 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv6Address
 
 from failover.config import Config
-from failover.daemon.addresses import AddressWorker
+from failover.daemon.addresses import AddressWorker, LinkChange
 from failover.daemon.errors import ExitCode, ReloadRefused
-from failover.daemon.kernel import AddressTable, Kernel
+from failover.daemon.kernel import AddressTable, Kernel, VmacTable
 from failover.daemon.loop import RouterLoop
-from failover.daemon.model import Group, Interface, Model, Router
+from failover.daemon.model import Group, Interface, Model, Router, VmacPort
 from failover.protocol.packet import IPAddress
 from failover.protocol.router import VirtualRouter
 from failover.protocol.settings import RouterConfig
@@ -51,14 +52,19 @@ class RouterDiff:
 
 
 def diff_routers(old: Iterable[RouterConfig], new: Iterable[RouterConfig]) -> RouterDiff:
-    """Added, removed, changed and unchanged routers, each in its config's order."""
+    """Added, removed, changed and unchanged routers, each in its config's order.
+
+    A router whose family or `use_vmac` changes cannot change in place (its sockets and
+    the interface its VIPs are on differ): it is removed and added, as if renumbered.
+    """
     before = {rc.key: rc for rc in old}
     after = {rc.key: rc for rc in new}
     pairs = [(before[k], rc) for k, rc in after.items() if k in before]
+    moved = {o.key for o, n in pairs if (o.family, o.use_vmac) != (n.family, n.use_vmac)}
     return RouterDiff(
-        added=tuple(rc for k, rc in after.items() if k not in before),
-        removed=tuple(rc for k, rc in before.items() if k not in after),
-        changed=tuple((o, n) for o, n in pairs if o != n),
+        added=tuple(rc for k, rc in after.items() if k not in before or k in moved),
+        removed=tuple(rc for k, rc in before.items() if k not in after or k in moved),
+        changed=tuple((o, n) for o, n in pairs if o != n and o.key not in moved),
         unchanged=tuple(n for o, n in pairs if o == n),
     )
 
@@ -170,30 +176,26 @@ class Prepared:
     interfaces: dict[IfaceKey, Interface] = field(default_factory=dict)  # opened for it
     present: dict[IfaceKey, list[InterfaceAddress]] = field(default_factory=dict)
     check_links: dict[str, tuple[int | None, bool]] = field(default_factory=dict)
+    vmacs: dict[tuple[str, int], VmacPort] = field(default_factory=dict)  # by router key
+    vmac_present: dict[tuple[str, int], list[InterfaceAddress]] = field(default_factory=dict)
 
-    def close(self) -> None:
-        """Close the interfaces `apply` did not take over."""
+    async def release(self, vmacs: VmacTable) -> None:
+        """Close the interfaces and vmacs `apply` did not take over (a refused reload
+        leaves no vmac behind)."""
         for iface in self.interfaces.values():
             iface.close()
         self.interfaces.clear()
-
-
-def _unwired(diff: RouterDiff) -> list[str]:
-    """What this daemon cannot carry out yet, per router (refused before anything)."""
-    return [
-        f"{rc.label}: use_vmac is not carried out by this daemon yet"
-        for rc in diff.added + tuple(n for _, n in diff.changed)
-        if rc.use_vmac
-    ]
+        for port in self.vmacs.values():
+            port.close()
+            with contextlib.suppress(OSError):
+                await vmacs.remove(port.vmac.name)
+        self.vmacs.clear()
 
 
 async def prepare(
     kernel: Kernel, diff: RouterDiff, interfaces: dict[IfaceKey, Interface], new: Config
 ) -> Prepared:
     """Resolve and open what the added routers need; ReloadRefused on any problem."""
-    unwired = _unwired(diff)
-    if unwired:
-        raise ReloadRefused("not supported yet", unwired)
     by_iface: dict[IfaceKey, list[RouterConfig]] = {}
     for rc in diff.added:
         by_iface.setdefault((rc.interface, rc.family), []).append(rc)
@@ -224,10 +226,37 @@ async def prepare(
             iface = open_interface(kernel, key[0], index, primary)
             prepared.interfaces[key] = iface
             iface.running = await kernel.netlink.running(index)
+        for rc in diff.added:
+            if rc.use_vmac:
+                key = (rc.interface, rc.family)
+                source = (interfaces.get(key) or prepared.interfaces[key]).primary
+                await _open_vmac(kernel, rc, source, prepared)
     except BaseException:
-        prepared.close()
+        await prepared.release(kernel.vmacs)
         raise
     return prepared
+
+
+async def _open_vmac(kernel: Kernel, rc: RouterConfig, source: IPAddress, out: Prepared) -> None:
+    """Make (or adopt) the router's vmac and open its senders (runtime/vmac.py says what
+    each family needs); ReloadRefused (exit 6) if the kernel refuses."""
+    family = _AF[rc.family]
+    try:
+        vmac = await kernel.vmacs.ensure(rc.interface, rc.vrid, family)
+        out.vmacs[rc.key] = port = VmacPort(vmac)
+        if isinstance(source, IPv4Address):
+            await kernel.vmacs.up(vmac)  # IPv4: up for good; IPv6: up only as master
+            port.tx = kernel.open_sender(vmac.name, vmac.index, source)
+            port.arp = kernel.open_arp(vmac.name)
+        else:
+            port.ndisc = kernel.open_ndisc(vmac.name)
+        out.vmac_present[rc.key] = await kernel.netlink.addresses(vmac.index, family)
+    except OSError as err:
+        raise ReloadRefused(
+            "cannot make a virtual MAC interface",
+            [f"{rc.label}: use_vmac on {rc.interface}: {err.strerror or err}"],
+            ExitCode.SYSTEM,
+        ) from None
 
 
 async def _check_links(netlink: AddressTable, config: Config) -> dict[str, tuple[int | None, bool]]:
@@ -262,6 +291,7 @@ def apply(
         r = by_key[rc.key]
         log.info("%s: removing %s (%s)", verb, r.label, r.core.state.value)
         routers.stop(r, "removed from the config")
+        addresses.vmac_link(r, LinkChange.REMOVE)  # after its VIPs went
         routers.set_hook(r, ())  # after its STOP event
         r.close()
         model.routers.remove(r)
@@ -282,10 +312,14 @@ def apply(
         if old.notify != rc.notify:
             routers.set_hook(r, rc.notify)
         routers.feed(r, r.core.track(now, statuses))
-    added = [_add_router(model, rc) for rc in diff.added]
+    added = [_add_router(model, rc, prepared.vmacs.pop(rc.key, None)) for rc in diff.added]
     # Owners first: their real addresses are protected before anyone clears left-overs.
     for r in sorted(added, key=lambda r: r.core.config.priority != 255):
-        addresses.clear_ground(r, prepared.present[r.iface.key])
+        if r.vmac is not None:
+            addresses.hold_vmac(r.vmac.vmac)
+        key = r.core.config.key
+        present = prepared.vmac_present[key] if r.vmac else prepared.present[r.iface.key]
+        addresses.clear_ground(r, present)
     _apply_groups(model, new, routers, now)
     for r in added:
         rc = r.core.config
@@ -334,9 +368,9 @@ def _apply_groups(model: Model, new: Config, routers: RouterLoop, now: float) ->
         running.config = config
 
 
-def _add_router(model: Model, rc: RouterConfig) -> Router:
+def _add_router(model: Model, rc: RouterConfig, vmac: VmacPort | None) -> Router:
     iface = model.interfaces[(rc.interface, rc.family)]
-    r = Router(VirtualRouter(rc, iface.primary), iface)
+    r = Router(VirtualRouter(rc, iface.primary), iface, vmac=vmac)
     iface.routers[rc.vrid] = r
     model.routers.append(r)
     return r
@@ -364,5 +398,5 @@ async def reload(
             raise ReloadRefused(reason)
         apply(model, new, prepared, routers, addresses, verb)
     finally:
-        prepared.close()
+        await prepared.release(kernel.vmacs)
     return diff

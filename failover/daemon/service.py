@@ -37,7 +37,7 @@ from failover.control import (
     bind_socket,
     error_reply,
 )
-from failover.daemon.addresses import AddressWorker
+from failover.daemon.addresses import AddressWorker, LinkChange
 from failover.daemon.errors import ExitCode, ReloadRefused, StartupError
 from failover.daemon.events import EventBus, Follower
 from failover.daemon.kernel import Kernel, system_kernel
@@ -91,7 +91,7 @@ class Daemon:
             control = ControlServer(self._bind_control(), handlers)
             stack.push_async_callback(control.close)
             self.kernel = await stack.enter_async_context(self._kernel_factory())
-            self.addresses = AddressWorker(self.kernel.netlink, self._loop)
+            self.addresses = AddressWorker(self.kernel.netlink, self._loop, self.kernel.vmacs)
             self.routers = RouterLoop(self._loop, self.addresses, self.model, self.bus)
             stack.callback(self.model.close)
             self._spawn(self.addresses.run(), stack)
@@ -159,6 +159,7 @@ class Daemon:
             iface.stop_reading()
         for r in self.model.routers:
             self.routers.stop(r)
+            self.addresses.vmac_link(r, LinkChange.REMOVE)  # after its VIPs went
         if not await self.addresses.drain(STOP_TIMEOUT):
             log.error("gave up waiting for address removal after %gs", STOP_TIMEOUT)
         await self.routers.close_hooks([*self.model.routers, *self.model.groups.values()])

@@ -90,12 +90,13 @@ def open_raw(
     f: Family,
     ifname: str,
     interface: int | bytes,
-    membership: bytes,
+    membership: bytes | None,
     extra: Iterable[SocketOption] = (),
 ) -> socket.socket:
     """A non-blocking raw protocol-112 socket that hears only `ifname`, sends multicast
     out of `interface` (IP_MULTICAST_IF's value) with TTL/Hop Limit 255 and is joined
-    by `membership`; then `extra` and a receive buffer for a burst of adverts."""
+    by `membership` (None: send only); then `extra` and a receive buffer for a burst of
+    adverts."""
     options: list[SocketOption] = [
         (socket.SOL_SOCKET, socket.SO_BINDTODEVICE, ifname.encode()),
         # RFC 3768 5.2.3, RFC 5798 5.1.1.3 / 5.1.2.3: TTL / Hop Limit MUST be 255, for
@@ -106,10 +107,11 @@ def open_raw(
         (f.level, f.multicast_loop, 0),
         # Only the groups this socket joined, not every group joined on the host.
         (f.level, f.multicast_all, 0),
-        # RFC 3768 5.2.2, RFC 5798 5.1.1.2 / 5.1.2.2: receive the group on this interface.
-        (f.level, f.join, membership),
         *extra,
     ]
+    if membership is not None:
+        # RFC 3768 5.2.2, RFC 5798 5.1.1.2 / 5.1.2.2: receive the group on this interface.
+        options.append((f.level, f.join, membership))
     sock = socket.socket(f.family, socket.SOCK_RAW, VRRP_PROTOCOL)
     try:
         for level, name, value in options:
@@ -140,16 +142,17 @@ def read_batch(read: Callable[[], T | None]) -> list[T]:
 
 
 class VrrpSocket:
-    """Raw protocol-112 IPv4 socket bound to one interface, joined to 224.0.0.18."""
+    """Raw protocol-112 IPv4 socket bound to one interface, joined to 224.0.0.18 (or,
+    `join=False`, a sender only: a vmac's, which must not join the group)."""
 
-    def __init__(self, ifname: str, ifindex: int, source: IPv4Address) -> None:
+    def __init__(self, ifname: str, ifindex: int, source: IPv4Address, join: bool = True) -> None:
         self.ifname = ifname
         self.ifindex = ifindex
         self.source = source
         # RFC 3768 5.2.1: the source is the interface's primary address; the ip_mreqn
         # form of IP_MULTICAST_IF sets both the interface and the source.
         mreq = ip_mreqn(VRRP_GROUP, source, ifindex)
-        self._sock = open_raw(IPV4, ifname, mreq, mreq)
+        self._sock = open_raw(IPV4, ifname, mreq, mreq if join else None)
         self._unicast_from = [(socket.IPPROTO_IP, IP_PKTINFO, in_pktinfo(source, ifindex))]
 
     def fileno(self) -> int:

@@ -478,6 +478,10 @@ class Vmacs:
             raise OSError(errno.EPERM, f"{name} is not a vmac of failover's; not removing it")
         return await self._delete(int(link["index"]))
 
+    def restore(self, changes: Iterable[SysctlChange]) -> list[SysctlChange]:
+        """Put sysctls back as they were (`restore_sysctls`), for the daemon's kernel."""
+        return restore_sysctls(changes)
+
     async def remove_all(self) -> list[str]:
         """Delete every vmac `find` lists (`failover teardown`); the names removed."""
         return [m.name for m in await self.find() if await self._delete(m.index)]

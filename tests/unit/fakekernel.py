@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Interface, IPv6Address, IPv6Interface, ip_interface
+from pathlib import Path
 from typing import Generic, TypeVar
 
 from failover.daemon.kernel import Kernel
 from failover.protocol.packet import IPAddress
 from failover.runtime.netlink import InterfaceAddress, InterfaceError, LinkEvent
+from failover.runtime.vmac import SysctlChange, Vmac, vmac_name
 
 A = TypeVar("A", IPv4Address, IPv6Address)
 
@@ -144,6 +146,47 @@ class FakeLinks:
 
 
 @dataclass
+class FakeVmacs:
+    """Virtual MAC interfaces as links of the fake netlink; `log` records what was done."""
+
+    netlink: FakeNetlink
+    log: list[tuple[str, str]] = field(default_factory=list)
+    restored: list[SysctlChange] = field(default_factory=list)
+    refuse: bool = False  # ensure fails, as the kernel refusing a macvlan
+
+    async def ensure(self, parent: str, vrid: int, family: int) -> Vmac:
+        if self.refuse:
+            raise PermissionError(1, "Operation not permitted")
+        name = vmac_name(parent, vrid, family)
+        if name not in self.netlink.links:
+            self.netlink.links[name] = (100 + len(self.netlink.links), [])
+        self.log.append(("ensure", name))
+        change = SysctlChange(Path(f"/proc/sys/net/ipv4/conf/{name}/arp_ignore"), "0", "1")
+        index, parent_index = self.netlink.links[name][0], self.netlink.links[parent][0]
+        return Vmac(name, index, parent, parent_index, vrid, family, (change,))
+
+    async def up(self, vmac: Vmac) -> None:
+        self.log.append(("up", vmac.name))
+
+    async def down(self, vmac: Vmac) -> None:
+        self.log.append(("down", vmac.name))
+
+    async def remove(self, name: str) -> bool:
+        self.log.append(("remove", name))
+        return self.netlink.links.pop(name, None) is not None
+
+    async def remove_all(self) -> list[str]:
+        names = [n for n in self.netlink.links if n.startswith("fo")]
+        for name in names:
+            await self.remove(name)
+        return names
+
+    def restore(self, changes: Iterable[SysctlChange]) -> list[SysctlChange]:
+        self.restored += changes
+        return list(changes)
+
+
+@dataclass
 class FakeKernel:
     """The kernel a test daemon sees; `socks`/`arps` by interface name, once opened."""
 
@@ -152,8 +195,12 @@ class FakeKernel:
     socks: dict[str, FakeSock] = field(default_factory=dict)
     arps: dict[str, FakeArp] = field(default_factory=dict)
     ndiscs: dict[str, FakeNdisc] = field(default_factory=dict)
+    vmacs: FakeVmacs = field(init=False)
     refuse_arp: set[str] = field(default_factory=set)  # names whose ARP socket fails
     closed: bool = False
+
+    def __post_init__(self) -> None:
+        self.vmacs = FakeVmacs(self.netlink)
 
     def open_vrrp(self, name: str, index: int, primary: IPv4Address) -> FakeSock:
         self.socks[name] = FakeSock()
@@ -164,6 +211,10 @@ class FakeKernel:
             raise PermissionError(1, "Operation not permitted")
         self.arps[name] = FakeArp()
         return self.arps[name]
+
+    def open_sender(self, name: str, index: int, primary: IPv4Address) -> FakeSock:
+        self.socks[name] = FakeSock()
+        return self.socks[name]
 
     def open_vrrp6(self, name: str, index: int, primary: IPv6Address) -> FakeSock:
         self.socks[f"{name}/6"] = FakeSock()
@@ -184,6 +235,8 @@ class FakeKernel:
                 self.open_arp,
                 self.open_vrrp6,
                 self.open_ndisc,
+                self.vmacs,
+                self.open_sender,
             )
         finally:
             self.closed = True

@@ -15,10 +15,12 @@ from types import TracebackType
 from typing import Any
 
 from failover.config import load
+from failover.control import ReloadReply
 from failover.daemon.model import Router
 from failover.daemon.service import Daemon
 from failover.protocol.packet import decode
 from failover.protocol.router import State
+from tests.control_replies import problems
 
 from .fakekernel import FakeKernel, FakeNetlink
 
@@ -45,6 +47,14 @@ async def until(cond: Callable[[], object], timeout: float = 10.0) -> None:
         if loop.time() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {cond}")
         await asyncio.sleep(0.005)
+
+
+async def applied(h: Harness) -> ReloadReply:
+    """Reload; the reply, which must say it was applied (and keep the contract)."""
+    reply = await h.d.reload()
+    assert reply["ok"] is True, reply
+    assert problems(ReloadReply, reply) == []
+    return reply
 
 
 class Harness:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from ipaddress import IPv6Address
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,11 +20,11 @@ V6 = "2001:db8::100/64"
 LINK_LOCAL = IPv6Address("fe80::1")
 
 
-def v6(vrid: int = 61, **kw: object) -> dict[str, object]:
+def v6(vrid: int = 61, **kw: Any) -> dict[str, Any]:
     return router(vrid, version=3, ip_addresses=[V6], **kw)
 
 
-def harness(tmp_path: Path, *routers: dict[str, object], link_local: bool = True) -> Harness:
+def harness(tmp_path: Path, *routers: dict[str, Any], link_local: bool = True) -> Harness:
     h = Harness(tmp_path, list(routers))
     if link_local:
         h.kernel.netlink.links["eth0"][1].append(f"{LINK_LOCAL}/64")
@@ -39,7 +40,7 @@ def test_an_ipv6_router_beside_an_ipv4_one(tmp_path: Path) -> None:
             deadline = r.core.next_deadline()
             assert deadline is not None
             h.d.routers.feed(r, r.core.expire(deadline))
-            assert r.core.state is State.MASTER
+            assert r.core.state == State.MASTER  # type: ignore[comparison-overlap]
             (message,) = h.kernel.socks["eth0/6"].sent
             head = pseudo_header(LINK_LOCAL, VRRP_GROUP6, message_length(1, 3, True))
             advert = decode(message, ipv6=True, pseudo=head)

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from failover import cli
-from failover.control import ControlServer, ErrorReply, ReloadReply, bind_socket, request
+from failover.control import ControlServer, ErrorReply, bind_socket, request
 from failover.daemon.errors import ExitCode, StartupError
 from failover.daemon.reload import describe_change, diff_routers
 from failover.protocol.packet import AuthType
@@ -27,15 +27,7 @@ from failover.protocol.router import State
 from tests.control_replies import problems
 
 from .builders import router_config
-from .harness import A, B, Harness, router, until
-
-
-async def applied(h: Harness) -> ReloadReply:
-    """Reload; the reply, which must say it was applied (and keep the contract)."""
-    reply = await h.d.reload()
-    assert reply["ok"] is True, reply
-    assert problems(ReloadReply, reply) == []
-    return reply
+from .harness import A, B, Harness, applied, router, until
 
 
 def test_kept_master_gets_a_new_vip_and_priority_without_a_state_change(tmp_path: Path) -> None:

@@ -15,9 +15,9 @@ import pytest
 from failover.protocol.packet import Advertisement, AuthType, DropReason
 from failover.protocol.router import (
     AddAddresses,
+    Announce,
     RemoveAddresses,
     SendAdvert,
-    Announce,
     State,
     StateChanged,
     VirtualRouter,

@@ -13,9 +13,9 @@ import pytest
 from failover.protocol.packet import Advertisement
 from failover.protocol.router import (
     AddAddresses,
+    Announce,
     RemoveAddresses,
     SendAdvert,
-    Announce,
     State,
     StateChanged,
     VirtualRouter,

@@ -100,6 +100,11 @@ def _label(key, seen):
     return f"{_names(seen)} ({key[0]}, VRID {key[1]})"
 
 
+def _same_ip(a, b):
+    """Whether two addresses are one (`2001:db8::1` and `2001:DB8:0::1` are)."""
+    return a is not None and address_of(a) == address_of(b)
+
+
 def vrrp_convergence(fleet, preferred=False, master=None, fault_ok=()):
     if not isinstance(fleet, Mapping):
         raise AnsibleFilterError("vrrp_convergence: input must map host names to vrrp_info results")
@@ -145,7 +150,7 @@ def vrrp_convergence(fleet, preferred=False, master=None, fault_ok=()):
             f"{name}: {h} sees master {seen[h].get('master_ip')}, "
             f"but the master is {actual} ({master_ip})"
             for h, s in state_of.items()
-            if s == "BACKUP" and master_ip and seen[h].get("master_ip") != master_ip
+            if s == "BACKUP" and master_ip and not _same_ip(seen[h].get("master_ip"), master_ip)
         )
         if preferred:
             able = [h for h in seen if state_of[h] != "FAULT"]  # FAULT cannot be master

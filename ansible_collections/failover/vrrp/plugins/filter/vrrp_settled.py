@@ -103,7 +103,8 @@ def _chosen_masters(fleet):
             if r.get("state") == "FAULT":
                 continue  # it cannot be master until its fault clears
             ip = address_of(r.get("primary_ip"))
-            rank = (running_priority(r), ipaddress.ip_address(ip))
+            parsed = ipaddress.ip_address(ip)
+            rank = (running_priority(r), parsed.version, parsed)  # no IPv4-IPv6 comparison
             key = (r.get("interface"), r.get("vrid"))
             if key not in best or rank > best[key][0]:
                 best[key] = (rank, ip)
@@ -129,17 +130,18 @@ def vrrp_settled(info, fleet_ips, preferred=False, fleet=None, master=None, faul
         state = r.get("state")
         vips = [address_of(a) for a in r.get("addresses") or []]
         should = chosen.get((r.get("interface"), r.get("vrid")))
+        seen_master = address_of(r.get("master_ip")) if r.get("master_ip") else None
         if state == "MASTER":
             problems.extend(f"{name}: MASTER without VIP {v}" for v in vips if v not in local)
             if should and address_of(r.get("primary_ip")) != should:
                 problems.append(f"{name}: MASTER, but {should} should be")
         elif state == "BACKUP":
             problems.extend(f"{name}: BACKUP still holds VIP {v}" for v in vips if v in local)
-            if should and r.get("master_ip") != should:
+            if should and seen_master != should:
                 problems.append(
                     f"{name}: BACKUP sees master {r.get('master_ip')}, not {should}"
                 )
-            elif r.get("master_ip") not in fleet_set:
+            elif seen_master not in fleet_set:
                 problems.append(
                     f"{name}: BACKUP sees no master of the fleet ({r.get('master_ip')})"
                 )

@@ -12,6 +12,7 @@ tests/unit/test_status_contract.py there runs this client against the daemon's s
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import socket
 
@@ -42,8 +43,30 @@ ROUTER_STATUS_KEYS = (
 
 
 def address_of(address):
-    """`a.b.c.d` of `a.b.c.d/len` (or of a bare address)."""
-    return str(address).split("/", 1)[0]
+    """`a.b.c.d` of `a.b.c.d/len` (or of a bare address); an IPv6 one in its canonical
+    form (`2001:db8::100` of `2001:DB8:0::100/64`), as `ip` and the daemon print it."""
+    text = str(address).split("/", 1)[0]
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        return text
+
+
+def local_addresses(module):
+    """Every address on the host's interfaces in CIDR form, from `ip -json addr show`:
+    the IPv4 ones first (as `ip -4` lists them), then the IPv6 ones."""
+    ip = module.get_bin_path("ip", required=True, opt_dirs=["/usr/sbin", "/sbin"])
+    rc, out, err = module.run_command([ip, "-json", "addr", "show"])
+    if rc != 0:
+        module.fail_json(msg=f"ip -json addr show failed: {err.strip()}")
+    found = {"inet": [], "inet6": []}
+    for link in json.loads(out or "[]"):
+        for a in link.get("addr_info", []):
+            family = a.get("family")
+            if family in found and "local" in a:
+                full = 32 if family == "inet" else 128
+                found[family].append(f"{a['local']}/{a.get('prefixlen', full)}")
+    return found["inet"] + found["inet6"]
 
 
 def running_priority(router):
@@ -65,6 +88,11 @@ ROUTER_KEYS = (
     ("preempt_delay", "preempt_delay"),
     ("auth_type", "auth_type"),
     ("auth_password", "auth_password"),
+    ("version", "version"),
+    ("unicast_peers", "unicast_peers"),
+    ("unicast_source", "unicast_source"),
+    ("use_vmac", "use_vmac"),
+    ("checksum_ipv4_pseudo_header", "checksum_ipv4_pseudo_header"),
     ("track", "track"),
     ("notify", "notify"),
 )
@@ -108,7 +136,7 @@ def router_json(router):
         value = router.get(option)
         if value is None:
             continue
-        if option == "preempt_delay" and float(value).is_integer():
+        if option in ("preempt_delay", "advert_interval") and float(value).is_integer():
             value = int(value)
         if option == "track":
             value = [_present(t, TRACK_KEYS) for t in value]

@@ -10,7 +10,8 @@ short_description: Write the failover daemon's JSON configuration
 version_added: 1.0.0
 author: failover maintainers (!UNKNOWN)
 description:
-  - Builds the C(vrrp-config.json) of the C(failover) VRRPv2 daemon from structured
+  - Builds the C(vrrp-config.json) of the C(failover) VRRP daemon (VRRPv2, RFC 3768, and
+    VRRPv3, RFC 5798, over IPv4 or IPv6, multicast or unicast) from structured
     parameters and writes it atomically (a temporary file in the same folder, validated,
     then renamed over the old one).
   - Without any of O(control_socket), O(garp_repeat), O(garp_delay), O(checks),
@@ -24,6 +25,13 @@ description:
   - The new file is validated with the daemon's own C(failover check) when the daemon is
     installed (see O(failover_command)); an invalid config is never written and the
     module fails with the daemon's error messages.
+  - Before anything is read or written, the routers' version, advertisement interval,
+    address families and unicast keys are checked with the daemon's rules (the daemon's
+    words, each prefixed with the router's place, for example
+    C(routers[0].advert_interval)), so a wrong router fails even where the daemon is not
+    installed yet.
+  - A router's O(routers[].unicast_peers) must not name one of this host's own addresses
+    (read with C(ip -json addr)); the module fails naming the router and the address.
   - Idempotent, the file is left untouched when its JSON content already equals the
     desired one, whatever its formatting.
   - Authentication passwords are never printed; they are masked in the returned config
@@ -54,7 +62,11 @@ options:
         required: true
         aliases: [interface_name]
       addresses:
-        description: Virtual addresses in CIDR form (V(192.0.2.254/24)).
+        description:
+          - Virtual addresses in CIDR form (V(192.0.2.254/24) or V(2001:db8::100/64)).
+          - One family per router; IPv6 needs O(routers[].version=3). RFC 5798 5.2.9
+            wants an IPv6 router's link-local address (V(fe80::100/64)) first; the daemon
+            warns otherwise.
         type: list
         elements: str
         required: true
@@ -63,8 +75,12 @@ options:
         description: VRRP priority (1-255; 255 only for the owner of the addresses).
         type: int
       advert_interval:
-        description: Advertisement interval in seconds.
-        type: int
+        description:
+          - Advertisement interval in seconds, the same on every router of the group (the
+            daemon's default is V(1)).
+          - Whole seconds from V(1) to V(255) with version 2; V(0.01) to V(40.95) in steps
+            of V(0.01) with version 3 (RFC 5798 5.2.7).
+        type: float
       preempt:
         description: Whether a higher-priority backup takes over from a lower-priority master.
         type: bool
@@ -80,6 +96,42 @@ options:
         description:
           - Password for O(routers[].auth_type=simple), at most 8 bytes. Never logged.
         type: str
+      version:
+        description:
+          - VRRP version, V(2) (RFC 3768, the daemon's default) or V(3) (RFC 5798).
+          - Version 3 has no authentication (O(routers[].auth_type) must be V(none) or
+            unset), and is needed for IPv6 addresses and intervals under a second.
+        type: int
+        choices: [2, 3]
+      unicast_peers:
+        description:
+          - Send advertisements to these addresses instead of the multicast group, and
+            accept them only from these (keepalived's C(unicast_peer)); the other routers
+            of the group, in the router's family. For IPv6, their link-local addresses
+            (RFC 5798 5.1.2.1, IPv6 advertisements come from link-local addresses).
+          - At least one address; unset means multicast (an empty list is an error, never
+            a silent fallback to multicast). None may be one of this host's own.
+          - The failover.vrrp.daemon role derives them from the inventory (the router
+            item's C(unicast=true)).
+        type: list
+        elements: str
+      unicast_source:
+        description:
+          - The source address of unicast advertisements, in the router's family (the
+            daemon uses the interface's primary, or link-local, address when unset).
+            Only with O(routers[].unicast_peers).
+        type: str
+      use_vmac:
+        description:
+          - Hold the virtual addresses on a macvlan with the virtual router's MAC address
+            (RFC 5798 7.3), as keepalived's C(use_vmac).
+        type: bool
+      checksum_ipv4_pseudo_header:
+        description:
+          - Version 3 over IPv4 only. V(true) (the daemon's default) computes the checksum
+            over RFC 5798 5.2.8's pseudo-header; V(false) leaves it out as RFC 9568 allows,
+            for peers that do (keepalived's C(vrrp_checksum_with_no_pseudo_header)).
+        type: bool
       track:
         description:
           - Checks of O(checks) weighed into the router's effective priority (the
@@ -237,6 +289,18 @@ EXAMPLES = r"""
       - name: fw
         routers: [inside, outside]
         notify: [/usr/local/bin/vrrp-event]
+
+- name: A VRRPv3 IPv6 router at 100 ms, unicast to the other routers' link-local addresses
+  failover.vrrp.vrrp_config:
+    failover_command: /opt/failover/bin/failover
+    routers:
+      - name: gw6
+        vrid: 61
+        interface: eth0
+        version: 3
+        advert_interval: 0.1
+        addresses: ["fe80::61/64", "2001:db8::61/64"]
+        unicast_peers: ["fe80::5054:ff:fe00:12", "fe80::5054:ff:fe00:13"]
 """
 
 RETURN = r"""
@@ -299,8 +363,13 @@ from ansible.module_utils.errors import UnsupportedError
 
 from ansible_collections.failover.vrrp.plugins.module_utils.failover import (
     build_config,
+    local_addresses,
     redact,
     render,
+)
+from ansible_collections.failover.vrrp.plugins.module_utils.vrrp_v3 import (
+    own_peers,
+    router_problems,
 )
 
 FAILOVER_DIRS = ["/opt/failover/bin", "/usr/local/bin", "/usr/bin"]
@@ -311,11 +380,16 @@ ROUTER_SPEC = dict(
     interface=dict(type="str", required=True, aliases=["interface_name"]),
     addresses=dict(type="list", elements="str", required=True, aliases=["ip_addresses"]),
     priority=dict(type="int"),
-    advert_interval=dict(type="int"),
+    advert_interval=dict(type="float"),
     preempt=dict(type="bool", aliases=["preempt_mode"]),
     preempt_delay=dict(type="float"),
     auth_type=dict(type="str", choices=["none", "simple"]),
     auth_password=dict(type="str", no_log=True),
+    version=dict(type="int", choices=[2, 3]),
+    unicast_peers=dict(type="list", elements="str"),
+    unicast_source=dict(type="str"),
+    use_vmac=dict(type="bool"),
+    checksum_ipv4_pseudo_header=dict(type="bool"),
     track=dict(
         type="list",
         elements="dict",
@@ -380,6 +454,24 @@ def typed_checks(module, checks):
     return out
 
 
+def check_routers(module, routers):
+    """The daemon's rules for the VRRPv3, IPv6 and unicast keys, and no router's unicast
+    peer one of this host's addresses: every problem at once, before anything is written."""
+    problems = [
+        f"routers[{i}].{line}" for i, r in enumerate(routers) for line in router_problems(r)
+    ]
+    if not problems and any(r.get("unicast_peers") for r in routers):
+        own = local_addresses(module)
+        for i, r in enumerate(routers):
+            problems.extend(
+                f"routers[{i}].unicast_peers: {ip} is this host's own address; list the "
+                "other routers of the group"
+                for ip in own_peers(r.get("unicast_peers"), own)
+            )
+    if problems:
+        module.fail_json(msg="invalid routers:\n" + "\n".join(problems))
+
+
 def validate(module, command, content, directory):
     """Run `failover check` on the content in a temporary file; return its stdout lines."""
     fd, tmp = tempfile.mkstemp(prefix=".vrrp-config-check.", suffix=".json", dir=directory)
@@ -419,6 +511,7 @@ def main():
     path = p["path"]
     if not p["routers"]:
         module.fail_json(msg="routers must list at least one virtual router")
+    check_routers(module, p["routers"])
 
     desired = build_config(p["routers"], dict(p, checks=typed_checks(module, p["checks"])))
     content = render(desired)

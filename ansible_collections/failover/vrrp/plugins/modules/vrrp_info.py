@@ -26,8 +26,9 @@ options:
     default: 5
   with_addresses:
     description:
-      - Also return RV(local_addresses), the IPv4 addresses configured on the host's
-        interfaces (read with C(ip -4 -json addr)), to see where the virtual addresses are.
+      - Also return RV(local_addresses), the IPv4 and IPv6 addresses configured on the
+        host's interfaces (read with C(ip -json addr)), to see where the virtual
+        addresses are.
     type: bool
     default: false
   missing_ok:
@@ -117,7 +118,9 @@ routers:
       elements: str
       sample: []
     master_ip:
-      description: Primary address of the master this router sees (its own when master), or V(null).
+      description:
+        - Primary address of the master this router sees (its own when master), or
+          V(null); for an IPv6 router, the master's link-local address.
       type: str
       sample: 192.0.2.11
     master_priority:
@@ -128,7 +131,9 @@ routers:
       description: Seconds the router has been in its state (V(null) before its first state).
       type: float
     primary_ip:
-      description: This host's address on the interface, the source of its advertisements.
+      description:
+        - This host's address on the interface, the source of its advertisements (for
+          an IPv6 router its link-local address, RFC 5798 5.1.2.1).
       type: str
       sample: 192.0.2.11
     addresses:
@@ -163,11 +168,13 @@ pid:
   type: int
   sample: 4242
 local_addresses:
-  description: IPv4 addresses on the host's interfaces, in CIDR form.
+  description:
+    - Addresses on the host's interfaces, in CIDR form, the IPv4 ones first (in the order
+      of C(ip -4 addr)), then the IPv6 ones (link-local ones too).
   returned: when O(with_addresses=true)
   type: list
   elements: str
-  sample: [192.0.2.1/24, 192.0.2.254/24]
+  sample: [192.0.2.1/24, 192.0.2.254/24, "2001:db8::100/64", "fe80::1/64"]
 masters:
   description: Names of the virtual routers this host is master of.
   returned: always
@@ -175,8 +182,6 @@ masters:
   elements: str
   sample: [VR_1]
 """
-
-import json
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -186,6 +191,7 @@ from ansible_collections.failover.vrrp.plugins.module_utils.failover import (
     STATUS,
     ControlError,
     control_request,
+    local_addresses,
 )
 
 
@@ -195,20 +201,6 @@ def normalise(router):
     for field in ROUTER_STATUS_KEYS:
         out.setdefault(field, None)
     return out
-
-
-def local_addresses(module):
-    """IPv4 addresses of every interface, as a.b.c.d/len strings."""
-    ip = module.get_bin_path("ip", required=True, opt_dirs=["/usr/sbin", "/sbin"])
-    rc, out, err = module.run_command([ip, "-4", "-json", "addr", "show"])
-    if rc != 0:
-        module.fail_json(msg=f"ip -4 -json addr show failed: {err.strip()}")
-    found = []
-    for link in json.loads(out or "[]"):
-        for a in link.get("addr_info", []):
-            if a.get("family") == "inet" and "local" in a:
-                found.append(f"{a['local']}/{a.get('prefixlen', 32)}")
-    return found
 
 
 def main():

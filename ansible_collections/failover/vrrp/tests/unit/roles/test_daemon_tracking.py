@@ -114,5 +114,7 @@ def test_config_passes_them_to_vrrp_config():
 
 def test_the_group_is_checked_before_the_install():
     names = [t["name"] for t in load("tasks/main.yml")]
-    check = names.index("Check the routers across the group (priorities, tracking weights)")
+    check = names.index(
+        "Check the routers across the group (priorities, tracking weights, unicast peers)"
+    )
     assert check < names.index("Install the daemon")

@@ -138,3 +138,40 @@ def test_timeout(run_module, sock_path):
         srv.close()
     assert res["failed"] is True
     assert "no answer" in res["msg"]
+
+
+def test_with_addresses_lists_ipv4_then_ipv6(run_module, sock_path, monkeypatch):
+    """The IPv4 addresses as `ip -4` listed them before, then the IPv6 ones."""
+    from ansible.module_utils import basic
+
+    out = json.dumps(
+        [
+            {"ifname": "lo", "addr_info": [
+                {"family": "inet", "local": "127.0.0.1", "prefixlen": 8},
+                {"family": "inet6", "local": "::1", "prefixlen": 128},
+            ]},
+            {"ifname": "eth0", "addr_info": [
+                {"family": "inet", "local": "192.0.2.11", "prefixlen": 24},
+                {"family": "inet6", "local": "fe80::11", "prefixlen": 64},
+            ]},
+            {"ifname": "eth1", "addr_info": [
+                {"family": "inet", "local": "198.51.100.11", "prefixlen": 24},
+                {"family": "inet6", "local": "2001:db8:1::61", "prefixlen": 64},
+            ]},
+        ]
+    )  # fmt: skip
+    argv = []
+    monkeypatch.setattr(
+        basic.AnsibleModule, "run_command", lambda self, a, **k: argv.append(a) or (0, out, "")
+    )
+    serve(sock_path, line(STATUS))
+    res = run_module(vrrp_info.main, {"control_socket": sock_path, "with_addresses": True})
+    assert argv[0][1:] == ["-json", "addr", "show"]
+    assert res["local_addresses"] == [
+        "127.0.0.1/8",
+        "192.0.2.11/24",
+        "198.51.100.11/24",
+        "::1/128",
+        "fe80::11/64",
+        "2001:db8:1::61/64",
+    ]

@@ -136,6 +136,9 @@ class KeepalivedPeer(Service):
                 lines.append(f"  unicast_src_ip {i.unicast_source}")
             if i.unicast_peers:
                 lines += ["  unicast_peer {", *(f"    {a}" for a in i.unicast_peers), "  }"]
+                # RFC 5798 5.1.2.3 / 7.1: Hop Limit 255, which keepalived 2.2.7 does not
+                # send over IPv6 unicast by default (64): an RFC-strict peer drops it.
+                lines.append("  unicast_ttl 255")
             if not i.preempt:
                 lines.append("  nopreempt")
             if i.track_script is not None:

@@ -17,8 +17,10 @@ import importlib
 import json
 import logging
 import os
+import subprocess
 import sys
 from collections.abc import Sequence
+from ipaddress import ip_address
 from typing import TYPE_CHECKING
 
 from failover.config import (
@@ -29,7 +31,9 @@ from failover.config import (
     load,
 )
 from failover.daemon.errors import ExitCode
+from failover.protocol.packet import IPAddress
 from failover.protocol.settings import CheckConfig, RouterConfig
+from failover.v3_config import self_peers
 
 if TYPE_CHECKING:
     from failover.control import Json
@@ -91,6 +95,20 @@ def control_path(args: argparse.Namespace) -> str:
         return DEFAULT_CONTROL_SOCKET
 
 
+def local_addresses() -> set[IPAddress]:
+    """This host's addresses (`ip -json addr`; none if `ip` is missing: then a peer list
+    naming the host itself is caught by the daemon, which knows its interfaces)."""
+    try:
+        out = subprocess.run(
+            ["ip", "-json", "addr", "show"], capture_output=True, text=True, timeout=10
+        ).stdout
+        links = json.loads(out or "[]")
+    except (OSError, ValueError, subprocess.SubprocessError):
+        return set()
+    return {ip_address(a["local"]) for link in links for a in link.get("addr_info", [])
+            if "local" in a}  # fmt: skip
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     """Validate a config file: errors and exit 1, or one line per router and exit 0."""
     config = load_or_report(args.config)
@@ -98,6 +116,13 @@ def cmd_check(args: argparse.Namespace) -> int:
         return 1
     for warning in config.warnings:
         print(f"warning: {warning}", file=sys.stderr)
+    if any(r.unicast_peers for r in config.routers):
+        mistakes = self_peers(config.routers, local_addresses())
+        if mistakes:
+            print(f"{args.config}: invalid on this host:", file=sys.stderr)
+            for line in mistakes:
+                print(f"  {line}", file=sys.stderr)
+            return 1
     for r in config.routers:
         print(describe_router(r))
     for c in config.checks:

@@ -19,12 +19,14 @@ link-local, and sends the addresses in the order given.
 from __future__ import annotations
 
 import json
+from collections.abc import Collection, Iterable
 from ipaddress import IPv4Interface, IPv6Address, IPv6Interface, ip_address
 from typing import Any
 
 import voluptuous as vol
 
 from failover.protocol.packet import MAX_ADVER_INT, VRRP_V3, VRRP_VERSION, AuthType, IPAddress
+from failover.protocol.settings import RouterConfig
 from failover.validators import boolean, distinct_items, place
 
 INTERVAL_STEP = 0.01  # RFC 5798 5.2.7: centiseconds
@@ -138,3 +140,14 @@ def settings(r: dict[str, Any]) -> dict[str, Any]:
         "use_vmac": r["use_vmac"],
         "checksum_ipv4_pseudo_header": r.get("checksum_ipv4_pseudo_header", True),
     }
+
+
+def self_peers(routers: Iterable[RouterConfig], local: Collection[IPAddress]) -> list[str]:
+    """A peer list naming this host itself (`local`: its addresses) would send adverts
+    to itself: an error where the host's addresses are known (check, run, reload)."""
+    return [
+        f"{rc.label}: unicast_peers names {ip}, an address of this host"
+        for rc in routers
+        for ip in rc.unicast_peers
+        if ip in local
+    ]

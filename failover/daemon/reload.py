@@ -31,6 +31,7 @@ from failover.protocol.router import VirtualRouter
 from failover.protocol.settings import RouterConfig
 from failover.protocol.syncgroup import Settlement, SyncGroup
 from failover.runtime.netlink import InterfaceAddress, InterfaceError, primary_address
+from failover.v3_config import self_peers
 
 log = logging.getLogger("failover")
 
@@ -220,6 +221,9 @@ async def prepare(
         prepared.present[key] = present
     if errors:
         raise ReloadRefused("interface problem", errors, ExitCode.INTERFACE)
+    mistakes = await _self_peers(kernel.netlink, diff.added + tuple(n for _, n in diff.changed))
+    if mistakes:
+        raise ReloadRefused("unicast peer is this host", mistakes)
     prepared.check_links = await _check_links(kernel.netlink, new)
     try:
         for key, (index, primary) in found.items():
@@ -257,6 +261,17 @@ async def _open_vmac(kernel: Kernel, rc: RouterConfig, source: IPAddress, out: P
             [f"{rc.label}: use_vmac on {rc.interface}: {err.strerror or err}"],
             ExitCode.SYSTEM,
         ) from None
+
+
+async def _self_peers(netlink: AddressTable, routers: tuple[RouterConfig, ...]) -> list[str]:
+    """Routers whose unicast peers include an address of their own interface."""
+    peered = [rc for rc in routers if rc.unicast_peers]
+    local: set[IPAddress] = set()
+    for name, family in {(rc.interface, rc.family) for rc in peered}:
+        with contextlib.suppress(InterfaceError):  # a missing one is reported elsewhere
+            index = await netlink.index(name)
+            local |= {a.address.ip for a in await netlink.addresses(index, _AF[family])}
+    return self_peers(peered, local)
 
 
 async def _check_links(netlink: AddressTable, config: Config) -> dict[str, tuple[int | None, bool]]:

@@ -5,7 +5,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from ipaddress import ip_address
 from pathlib import Path
+
+from failover.cli import local_addresses
+from failover.config import parse
+from failover.v3_config import self_peers
 
 SAMPLE = Path(__file__).resolve().parents[2] / "examples" / "sample-vrrp-config.json"
 
@@ -92,3 +97,15 @@ def test_missing_file_exits_1(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert done.stdout == ""
     assert f"{path}: cannot read: No such file or directory" in done.stderr
+
+
+def test_a_unicast_peer_naming_this_host_is_an_error_on_it() -> None:
+    vr = {"vrid": 5, "interface_name": "eth0", "ip_addresses": ["192.0.2.5/24"],
+          "unicast_peers": ["192.0.2.9", "192.0.2.1"]}  # fmt: skip
+    config = parse([vr])
+    local = {ip_address("192.0.2.1"), ip_address("2001:db8::1")}
+    assert self_peers(config.routers, local) == [
+        "VR_5_eth0 vrid=5 eth0: unicast_peers names 192.0.2.1, an address of this host"
+    ]
+    assert self_peers(config.routers, set()) == []
+    assert ip_address("127.0.0.1") in local_addresses()  # read from `ip -json addr`

@@ -380,3 +380,17 @@ def test_describe_change_names_every_field_but_never_the_password() -> None:
     )
     assert "s3cret" not in text
     assert describe_change(old, old) == "nothing"
+
+
+def test_a_unicast_peer_list_naming_this_host_is_refused(tmp_path: Path) -> None:
+    async def main() -> None:
+        async with Harness(tmp_path, [router(51)]) as h:
+            h.write(router(51, unicast_peers=["192.0.2.9", "192.0.2.1"]))  # .1 is eth0's
+            reply = await h.d.reload()
+            assert reply["ok"] is False
+            assert reply["errors"] == [
+                "VR_51 vrid=51 eth0: unicast_peers names 192.0.2.1, an address of this host"
+            ]
+            assert h.router(51).core.config.unicast_peers == ()  # nothing applied
+
+    asyncio.run(main())

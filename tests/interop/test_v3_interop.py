@@ -124,3 +124,28 @@ def test_v3_group(
           f"outage {outage.longest_gap:.3f}s (bound {bound:.3f}s)")  # fmt: skip
     lab.heal(master.host)
     wait_until(settled(lab, master, backup, case.vip), TIMEOUT, what="the master back")
+
+
+@pytest.mark.parametrize("kind", ["keepalived", "frr"])
+def test_rfc_9568_checksums_do_not_mix_with_these_peers(
+    lab: Lab, request: pytest.FixtureRequest, kind: str
+) -> None:
+    """keepalived 2.2.7 and FRR 8.4 only speak the IPv4 pseudo-header checksum (the
+    default): with `checksum_ipv4_pseudo_header: false` each side drops the other's
+    adverts as bad checksums, so the default must stay on for them."""
+    request.getfixturevalue(kind)
+    ours = Node(lab, "r1", [router(VRID, 150, version=3, checksum_ipv4_pseudo_header=False)])
+    ours.start()
+    wait_until(lambda: ours.state(VRID) == "MASTER", TIMEOUT, what="failover master")
+    instance = Instance(VRID, 100, version=3)
+    theirs: Peer = (
+        KeepalivedPeer(lab, "r2", [instance])
+        if kind == "keepalived"
+        else FrrPeer(lab, "r2", [instance])
+    )
+    theirs.start()
+    wait_until(lambda: ours.status()[0]["drops"].get("bad_checksum", 0) >= 3, TIMEOUT,
+               what="failover to drop the peer's adverts")  # fmt: skip
+    wait_until(lambda: theirs.state(VRID) == "MASTER", TIMEOUT,
+               what="the peer to take ours for nothing and be master too")  # fmt: skip
+    assert ours.state(VRID) == "MASTER"

@@ -88,6 +88,18 @@ CASES = [
     ),
     Case("keepalived_ipv6", "keepalived", replace(KA, vrid=56, vips=(DEFAULT_VIP6,))),
     Case(
+        "keepalived_ipv6_unicast",
+        "keepalived",
+        replace(
+            KA,
+            vrid=59,
+            vips=v6("2001:db8::159/64"),
+            unicast_source="2001:db8::1",
+            unicast_peers=("2001:db8::64",),
+        ),
+        "unicast between global addresses: the pseudo-header has both",
+    ),
+    Case(
         "keepalived_ipv6_link_local",
         "keepalived",
         replace(KA, vrid=57, priority=200, vips=v6("fe80::57/64", "2001:db8::157/64")),

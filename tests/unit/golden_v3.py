@@ -11,7 +11,9 @@ those the checksum's pseudo-header covers. The expected fields come from the con
 IPv4/IPv6 pseudo-header (always for IPv6; for IPv4 both peers' default, and neither
 can leave it out as RFC 9568 says: keepalived's `v3_checksum_as_v2` appeared in 2.2.8,
 FRR 8.4 vrrpd has no such knob). keepalived sends IPv6 adverts from eth0's link-local
-address, FRR from its macvlan's (random) link-local address.
+address, FRR from its macvlan's (random) link-local address. keepalived's unicast cases
+have `unicast_ttl 255` (tests/interop/peers.py renders it): without it keepalived 2.2.7
+sends IPv6 unicast adverts with Hop Limit 64, which RFC 5798 7.1 drops.
 """
 
 from __future__ import annotations
@@ -135,6 +137,7 @@ GOLDEN = [
             "advert_int 1",
             "unicast_src_ip 192.0.2.1",
             "unicast_peer { 192.0.2.100 }",
+            "unicast_ttl 255",
             "virtual_ipaddress { 192.0.2.254/24 }",
         ),
         note="unicast to the client's address: the pseudo-header has it as destination",
@@ -159,20 +162,50 @@ GOLDEN = [
             "virtual_ipaddress { 2001:db8::100/64 }",
         ),
         note="",
-        source=ip_address("fe80::1801:35ff:fedc:c4c6"),
+        source=ip_address("fe80::8875:4bff:fe65:517c"),
         destination=ip_address("ff02::12"),
         running=(
-            "6c07cd18001870fffe80000000000000180135fffedcc4c6ff020000000000000000000000000012"
-            "3138640100642be720010db8000000000000000000000100"
+            "6c055b7b001870fffe8000000000000088754bfffe65517cff020000000000000000000000000012"
+            "313864010064193420010db8000000000000000000000100"
         ),
         stopped=(
-            "6c07cd18001870fffe80000000000000180135fffedcc4c6ff020000000000000000000000000012"
-            "3138000100648fe720010db8000000000000000000000100"
+            "6c055b7b001870fffe8000000000000088754bfffe65517cff020000000000000000000000000012"
+            "3138000100647d3420010db8000000000000000000000100"
         ),
         vrid=56,
         priority=100,
         max_adver_int=100,
         addresses=_addrs("2001:db8::100"),
+        pseudo_header=True,
+    ),
+    Golden(
+        name="keepalived_ipv6_unicast",
+        peer="keepalived 2.2.7 (01/16,2022)",
+        config=(
+            "virtual_router_id 59",
+            "version 3",
+            "priority 100",
+            "advert_int 1",
+            "unicast_src_ip 2001:db8::1",
+            "unicast_peer { 2001:db8::64 }",
+            "unicast_ttl 255",
+            "virtual_ipaddress { 2001:db8::159/64 }",
+        ),
+        note="unicast between global addresses: the pseudo-header has both",
+        source=ip_address("2001:db8::1"),
+        destination=ip_address("2001:db8::64"),
+        running=(
+            "6c02eb0f001870ff20010db800000000000000000000000120010db8000000000000000000000064"
+            "313b64010064deed20010db8000000000000000000000159"
+        ),
+        stopped=(
+            "6c02eb0f001870ff20010db800000000000000000000000120010db8000000000000000000000064"
+            "313b0001006442ee20010db8000000000000000000000159"
+        ),
+        vrid=59,
+        priority=100,
+        max_adver_int=100,
+        addresses=_addrs("2001:db8::159"),
         pseudo_header=True,
     ),
     Golden(
@@ -186,15 +219,15 @@ GOLDEN = [
             "virtual_ipaddress { fe80::57/64; 2001:db8::157/64 }",
         ),
         note="a link-local VIP first, then a global one",
-        source=ip_address("fe80::58ab:61ff:fe90:9b88"),
+        source=ip_address("fe80::286b:c9ff:fe63:985e"),
         destination=ip_address("ff02::12"),
         running=(
-            "6c0c2c4b002870fffe8000000000000058ab61fffe909b88ff020000000000000000000000000012"
-            "3139c80200648585fe80000000000000000000000000005720010db8000000000000000000000157"
+            "6c0e7855002870fffe80000000000000286bc9fffe63985eff020000000000000000000000000012"
+            "3139c8020064511cfe80000000000000000000000000005720010db8000000000000000000000157"
         ),
         stopped=(
-            "6c0c2c4b002870fffe8000000000000058ab61fffe909b88ff020000000000000000000000000012"
-            "3139000200644d86fe80000000000000000000000000005720010db8000000000000000000000157"
+            "6c0e7855002870fffe80000000000000286bc9fffe63985eff020000000000000000000000000012"
+            "313900020064191dfe80000000000000000000000000005720010db8000000000000000000000157"
         ),
         vrid=57,
         priority=200,
@@ -213,15 +246,15 @@ GOLDEN = [
             "virtual_ipaddress { 2001:db8::158/64 }",
         ),
         note="",
-        source=ip_address("fe80::50c9:34ff:fe6e:bc0"),
+        source=ip_address("fe80::d499:74ff:fede:4351"),
         destination=ip_address("ff02::12"),
         running=(
-            "6c01b2f5001870fffe8000000000000050c934fffe6e0bc0ff020000000000000000000000000012"
-            "313a6401000aad9320010db8000000000000000000000158"
+            "6c0f8c67001870fffe80000000000000d49974fffede4351ff020000000000000000000000000012"
+            "313a6401000ab1c120010db8000000000000000000000158"
         ),
         stopped=(
-            "6c01b2f5001870fffe8000000000000050c934fffe6e0bc0ff020000000000000000000000000012"
-            "313a0001000a119420010db8000000000000000000000158"
+            "6c0f8c67001870fffe80000000000000d49974fffede4351ff020000000000000000000000000012"
+            "313a0001000a15c220010db8000000000000000000000158"
         ),
         vrid=58,
         priority=100,
@@ -241,8 +274,8 @@ GOLDEN = [
         note="IPv4 pseudo-header in the checksum (FRR 8.4 always)",
         source=ip_address("192.0.2.1"),
         destination=ip_address("224.0.0.18"),
-        running="45c000209f4e4000ff70394bc0000201e0000012313d64010064055ec000026e",
-        stopped="45c00020a0184000ff703881c0000201e0000012313d00010064695ec000026e",
+        running="45c000205aa34000ff707df6c0000201e0000012313d64010064055ec000026e",
+        stopped="45c000205aa84000ff707df1c0000201e0000012313d00010064695ec000026e",
         vrid=61,
         priority=100,
         max_adver_int=100,
@@ -262,8 +295,8 @@ GOLDEN = [
         note="",
         source=ip_address("192.0.2.1"),
         destination=ip_address("224.0.0.18"),
-        running="45c00024469d4000ff7091f8c0000201e0000012313ec802000adf2dc0000278c0000279",
-        stopped="45c0002446ad4000ff7091e8c0000201e0000012313e0002000aa72ec0000278c0000279",
+        running="45c00024f6d34000ff70e1c1c0000201e0000012313ec802000adf2dc0000278c0000279",
+        stopped="45c00024f6db4000ff70e1b9c0000201e0000012313e0002000aa72ec0000278c0000279",
         vrid=62,
         priority=200,
         max_adver_int=10,
@@ -280,15 +313,15 @@ GOLDEN = [
             "vrrp 63 ipv6 2001:db8::163",
         ),
         note="",
-        source=ip_address("fe80::b863:90a0:1337:29e5"),
+        source=ip_address("fe80::9aa3:844d:b728:a507"),
         destination=ip_address("ff02::12"),
         running=(
-            "6c027590001870fffe80000000000000b86390a0133729e5ff020000000000000000000000000012"
-            "313f64010064b70020010db8000000000000000000000163"
+            "6c0c4f4c001870fffe800000000000009aa3844db728a507ff020000000000000000000000000012"
+            "313f64010064c1ff20010db8000000000000000000000163"
         ),
         stopped=(
-            "6c027590001870fffe80000000000000b86390a0133729e5ff020000000000000000000000000012"
-            "313f000100641b0120010db8000000000000000000000163"
+            "6c0c4f4c001870fffe800000000000009aa3844db728a507ff020000000000000000000000000012"
+            "313f00010064260020010db8000000000000000000000163"
         ),
         vrid=63,
         priority=100,
@@ -307,15 +340,15 @@ GOLDEN = [
             "vrrp 64 ipv6 2001:db8::164",
         ),
         note="a link-local VIP first, then a global one",
-        source=ip_address("fe80::56b4:bd4e:d196:f393"),
+        source=ip_address("fe80::7bb3:efaf:4b4e:2d13"),
         destination=ip_address("ff02::12"),
         running=(
-            "6c0a04e8002870fffe8000000000000056b4bd4ed196f393ff020000000000000000000000000012"
-            "3140fe020064cafafe80000000000000000000000000006420010db8000000000000000000000164"
+            "6c0224be002870fffe800000000000007bb3efaf4b4e2d13ff020000000000000000000000000012"
+            "3140fe020064c063fe80000000000000000000000000006420010db8000000000000000000000164"
         ),
         stopped=(
-            "6c0a04e8002870fffe8000000000000056b4bd4ed196f393ff020000000000000000000000000012"
-            "314000020064c8fbfe80000000000000000000000000006420010db8000000000000000000000164"
+            "6c0224be002870fffe800000000000007bb3efaf4b4e2d13ff020000000000000000000000000012"
+            "314000020064be64fe80000000000000000000000000006420010db8000000000000000000000164"
         ),
         vrid=64,
         priority=254,

@@ -58,7 +58,8 @@ def test_ip_header_matches_the_recorded_addresses(g: Golden) -> None:
             payload, proto, ttl = struct.unpack("!H", packet[4:6])[0], packet[6], packet[7]
             src, dst = IPv6Address(packet[8:24]), IPv6Address(packet[24:40])
             assert payload == len(packet) - 40
-            assert src.is_link_local  # RFC 5798 5.1.2.1: the interface's link-local address
+            # RFC 5798 5.1.2.1: from the interface's link-local address (to the group)
+            assert src.is_link_local or not dst.is_multicast
         assert (proto, ttl) == (PROTOCOL, 255), which  # RFC 5798 5.1.1.3 / 5.1.2.3
         assert (src, dst) == (g.source, g.destination), which
 
@@ -126,7 +127,8 @@ def test_the_captures_cover_what_the_codec_needs() -> None:
     assert {g.destination for g in GOLDEN} == {
         VRRP_GROUP,
         VRRP_GROUP6,
-        IPv4Address("192.0.2.100"),  # keepalived's unicast case
+        IPv4Address("192.0.2.100"),  # keepalived's unicast cases: to the client
+        IPv6Address("2001:db8::64"),
     }
-    unicast = BY_NAME["keepalived_ipv4_unicast"]
-    assert unicast.destination == IPv4Address("192.0.2.100") and unicast.pseudo_header
+    unicast = BY_NAME["keepalived_ipv6_unicast"]
+    assert unicast.source == IPv6Address("2001:db8::1")  # unicast_src_ip, not link-local

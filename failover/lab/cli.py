@@ -27,6 +27,11 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     lab.add_argument(
         "--keep", action="store_true", help="keep the lab up for exploration until Ctrl-C"
     )
+    lab.add_argument(
+        "--ipv6",
+        action="store_true",
+        help="VRRPv3 over IPv6 (2001:db8::/32 inside the namespaces) instead of VRRPv2/IPv4",
+    )
     lab.set_defaults(func=cmd_lab)
     return lab  # type: ignore[no-any-return]
 
@@ -42,7 +47,7 @@ def cmd_lab(args: argparse.Namespace) -> int:
     from failover.lab.demo import run_demo
 
     try:
-        return run_demo(args.routers, args.keep)
+        return run_demo(args.routers, args.keep, args.ipv6)
     except KeyboardInterrupt:
         print("\nfailover lab: interrupted; the lab is torn down", file=sys.stderr)
         return 130

@@ -95,11 +95,13 @@ def check(out: str, routers: int) -> Report:
     return report
 
 
-@pytest.mark.parametrize("routers", [2, 3])
-def test_failover_lab_command(routers: int) -> None:
-    """`failover lab --routers N` as a user runs it."""
+@pytest.mark.parametrize(
+    ("routers", "flags"), [(2, []), (3, []), (2, ["--ipv6"])], ids=["2", "3", "ipv6"]
+)
+def test_failover_lab_command(routers: int, flags: list[str]) -> None:
+    """`failover lab --routers N [--ipv6]` as a user runs it."""
     require(unavailable() is None, f"needs network namespaces: {unavailable()}")
-    argv = failover_argv("lab", "--routers", str(routers))
+    argv = failover_argv("lab", "--routers", str(routers), *flags)
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         out, _ = proc.communicate(timeout=RUN_TIMEOUT)
@@ -109,6 +111,9 @@ def test_failover_lab_command(routers: int) -> None:
         pytest.fail(f"`failover lab` still running after {RUN_TIMEOUT:g}s:\n{out}")
     assert proc.returncode == 0, out
     check(out, routers)
+    if flags:  # the IPv6 walk-through: v3, IPv6 addresses only, pinged with ICMPv6
+        assert "VRRPv3" in out and "pings the virtual IP 2001:db8::100/64" in out, out
+        assert "r2 took over: it is MASTER and holds 2001:db8::100" in out, out
 
 
 def lowest_first(

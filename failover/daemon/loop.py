@@ -257,7 +257,8 @@ class RouterLoop:
         source = config.unicast_source or r.iface.primary
         try:
             for destination, message in packets(config, r.core.advertisement(priority), source):
-                r.sender.send(message, None if destination.is_multicast else destination)
+                unicast = not destination.is_multicast
+                r.sender.send(message, destination if unicast else None, config.unicast_source)
         except OSError as err:
             r.send_errors += 1
             held_back = self._limiter.allow((r.label, "send"), self.loop.time())

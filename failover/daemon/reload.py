@@ -221,9 +221,10 @@ async def prepare(
         prepared.present[key] = present
     if errors:
         raise ReloadRefused("interface problem", errors, ExitCode.INTERFACE)
-    mistakes = await _self_peers(kernel.netlink, diff.added + tuple(n for _, n in diff.changed))
+    changed = diff.added + tuple(n for _, n in diff.changed)
+    mistakes = await _unicast_problems(kernel.netlink, changed)
     if mistakes:
-        raise ReloadRefused("unicast peer is this host", mistakes)
+        raise ReloadRefused("unicast settings that cannot work here", mistakes)
     prepared.check_links = await _check_links(kernel.netlink, new)
     try:
         for key, (index, primary) in found.items():
@@ -263,15 +264,26 @@ async def _open_vmac(kernel: Kernel, rc: RouterConfig, source: IPAddress, out: P
         ) from None
 
 
-async def _self_peers(netlink: AddressTable, routers: tuple[RouterConfig, ...]) -> list[str]:
-    """Routers whose unicast peers include an address of their own interface."""
+async def _unicast_problems(netlink: AddressTable, routers: tuple[RouterConfig, ...]) -> list[str]:
+    """Unicast settings that cannot work here: a peer that is an address of the router's
+    own interface, a `unicast_source` that is not."""
     peered = [rc for rc in routers if rc.unicast_peers]
-    local: set[IPAddress] = set()
+    local: dict[tuple[str, int], set[IPAddress]] = {}
     for name, family in {(rc.interface, rc.family) for rc in peered}:
         with contextlib.suppress(InterfaceError):  # a missing one is reported elsewhere
             index = await netlink.index(name)
-            local |= {a.address.ip for a in await netlink.addresses(index, _AF[family])}
-    return self_peers(peered, local)
+            present = await netlink.addresses(index, _AF[family])
+            local[(name, family)] = {a.address.ip for a in present}
+    mine = set().union(*local.values()) if local else set()
+    problems = self_peers(peered, mine)
+    for rc in peered:
+        here = local.get((rc.interface, rc.family))
+        if rc.unicast_source is not None and here is not None and rc.unicast_source not in here:
+            problems.append(
+                f"{rc.label}: unicast_source {rc.unicast_source} is not an address of "
+                f"{rc.interface}"
+            )
+    return problems
 
 
 async def _check_links(netlink: AddressTable, config: Config) -> dict[str, tuple[int | None, bool]]:

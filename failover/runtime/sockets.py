@@ -158,16 +158,25 @@ class VrrpSocket:
     def fileno(self) -> int:
         return self._sock.fileno()
 
-    def send(self, vrrp_message: bytes, destination: IPAddress | None = None) -> None:
+    def send(
+        self,
+        vrrp_message: bytes,
+        destination: IPAddress | None = None,
+        source: IPAddress | None = None,
+    ) -> None:
         """Send one VRRP message to 224.0.0.18, or unicast to `destination`.
 
-        The kernel adds the IP header. Unicast leaves this interface from `source`
-        (IP_PKTINFO), as multicast does (IP_MULTICAST_IF), whatever the routing says.
+        The kernel adds the IP header. Unicast leaves this interface from `source` (a
+        router's `unicast_source`; default the socket's) by IP_PKTINFO, as multicast
+        does (IP_MULTICAST_IF), whatever the routing says.
         """
         if destination is None:
             self._sock.sendto(vrrp_message, (str(VRRP_GROUP), 0))
-        else:
-            self._sock.sendmsg([vrrp_message], self._unicast_from, 0, (str(destination), 0))
+            return
+        ancillary = self._unicast_from
+        if isinstance(source, IPv4Address) and source != self.source:
+            ancillary = [(socket.IPPROTO_IP, IP_PKTINFO, in_pktinfo(source, self.ifindex))]
+        self._sock.sendmsg([vrrp_message], ancillary, 0, (str(destination), 0))
 
     def receive(self) -> list[bytes]:
         """Every packet (IP header included) waiting now, up to READ_BATCH."""
@@ -201,11 +210,21 @@ class VrrpSocket6:
     def fileno(self) -> int:
         return self._sock.fileno()
 
-    def send(self, vrrp_message: bytes, destination: IPAddress | None = None) -> None:
-        """Send one VRRP message to ff02::12, or unicast to `destination`, from `source`."""
+    def send(
+        self,
+        vrrp_message: bytes,
+        destination: IPAddress | None = None,
+        source: IPAddress | None = None,
+    ) -> None:
+        """Send one VRRP message to ff02::12, or unicast to `destination`, from `source`
+        (default the socket's link-local address)."""
         target = VRRP_GROUP6 if destination is None else destination
         address = (str(IPv6Address(target.packed)), 0, 0, self.ifindex)  # the scope: ours
-        self._sock.sendmsg([vrrp_message], self._from, 0, address)
+        ancillary = self._from
+        if isinstance(source, IPv6Address) and source != self.source:
+            pktinfo = in6_pktinfo(source, self.ifindex)
+            ancillary = [(socket.IPPROTO_IPV6, socket.IPV6_PKTINFO, pktinfo)]
+        self._sock.sendmsg([vrrp_message], ancillary, 0, address)
 
     def receive(self) -> list[Datagram]:
         """Every VRRP message waiting now, up to READ_BATCH, with its IPv6 header's

@@ -110,3 +110,19 @@ def test_ipv6_failover_with_neighbor_advertisements(make_lab: MakeLab) -> None:
         TIMEOUT,
         what="r1 to take the IPv6 VIP back",
     )
+
+
+def test_unicast_source_is_the_source_on_the_wire(make_lab: MakeLab) -> None:
+    """r1 sends from a second address of its interface; r2 accepts only that source, so
+    it hears r1 only if the adverts really come from it (and the checksum covers it)."""
+    lab = make_lab(routers=2)
+    extra = "192.0.2.11"
+    lab.run("r1", ["ip", "addr", "add", f"{extra}/24", "dev", "eth0"])
+    r2_ip = str(lab.host("r2").ip)
+    r1 = Node(lab, "r1", [router(VRID, 150, version=3, unicast_peers=[r2_ip],
+                                 unicast_source=extra)]).start()  # fmt: skip
+    wait_until(lambda: r1.state(VRID) == "MASTER", TIMEOUT, what="r1 master")
+    r2 = Node(lab, "r2", [router(VRID, 100, version=3, unicast_peers=[extra])]).start()
+    wait_until(lambda: r2.status()[0]["adverts_received"] >= 3, TIMEOUT, what="r2 to hear r1")
+    assert converged([r1, r2], VRID) is r1
+    assert r2.status()[0]["drops"] == {}

@@ -37,7 +37,12 @@ class FakeSock:
     def fileno(self) -> int:
         return self._pair[0].fileno()
 
-    def send(self, vrrp_message: bytes, destination: IPAddress | None = None) -> None:
+    def send(
+        self,
+        vrrp_message: bytes,
+        destination: IPAddress | None = None,
+        source: IPAddress | None = None,
+    ) -> None:
         self.sent.append(vrrp_message)
         self.sent_to.append(destination)
 

@@ -394,3 +394,21 @@ def test_a_unicast_peer_list_naming_this_host_is_refused(tmp_path: Path) -> None
             assert h.router(51).core.config.unicast_peers == ()  # nothing applied
 
     asyncio.run(main())
+
+
+def test_a_unicast_source_not_on_the_interface_is_refused(tmp_path: Path) -> None:
+    async def main() -> None:
+        async with Harness(tmp_path, [router(51)]) as h:
+            h.write(router(51, unicast_peers=["192.0.2.9"], unicast_source="192.0.2.77"))
+            reply = await h.d.reload()
+            assert reply["ok"] is False
+            assert reply["errors"] == [
+                "VR_51 vrid=51 eth0: unicast_source 192.0.2.77 is not an address of eth0"
+            ]
+            h.write(router(51, unicast_peers=["192.0.2.9"], unicast_source="192.0.2.1"))
+            await applied(h)
+            r = h.master(51)
+            assert h.kernel.socks["eth0"].sent_to[-1] == IPv4Address("192.0.2.9")
+            assert r.core.config.unicast_source == IPv4Address("192.0.2.1")
+
+    asyncio.run(main())

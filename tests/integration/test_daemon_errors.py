@@ -63,8 +63,8 @@ def test_bad_config_exits_3(tmp_path: Path) -> None:
     assert done.returncode == int(ExitCode.CONFIG) == 3
     assert done.stderr == (
         f"{conf}: invalid configuration:\n"
-        "  [0].ip_addresses[0]: must be an IPv4 address with prefix length, "
-        'e.g. 192.0.2.10/24 (got "192.0.2.200")\n'
+        "  [0].ip_addresses[0]: must be an IP address with prefix length, "
+        'e.g. 192.0.2.10/24 or 2001:db8::10/64 (got "192.0.2.200")\n'
         "  [0].vrid: must be at least 1 (got 0)\n"
     )
     assert not (tmp_path / "s").exists()

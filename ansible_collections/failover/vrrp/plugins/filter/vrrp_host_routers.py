@@ -194,8 +194,8 @@ def unicast_peers(name, router, host, peers, interface_addresses, facts):
     """(the other peers' addresses for the router's unicast_peers, problems)."""
     interface = first(router, "interface", "interface_name")
     fam = family(router)
-    if fam is None:
-        return [], [f"router {name}: unicast needs the router's addresses to know its family"]
+    if fam is None or not isinstance(interface, str):
+        return [], [f"router {name}: unicast needs the router's interface and addresses"]
     vips = {address_of(a) for a in first(router, "addresses", "ip_addresses") or []}
     what = "IPv4 address" if fam == 4 else "IPv6 link-local address"
     owner, problems = {}, []
@@ -228,6 +228,7 @@ def unicast_peers(name, router, host, peers, interface_addresses, facts):
 
 
 def _unicast_wanted(name, given):
+    """(whether the router says `unicast: true`, problems)."""
     try:
         return boolean(given.get("unicast") or False, strict=True), []
     except TypeError:

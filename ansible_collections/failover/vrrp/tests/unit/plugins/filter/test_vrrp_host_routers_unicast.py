@@ -166,3 +166,12 @@ def test_the_daemons_rules_fail_every_router_on_the_controller():
     assert "router gw6: addresses: IPv6 needs version 3 (RFC 5798)" in message
     assert "router VR_2: advert_interval: must be whole seconds from 1 to 255" in message
     assert "router VR_3: auth_type: VRRPv3 has no authentication (RFC 5798)" in message
+
+
+@pytest.mark.parametrize("missing", ["interface", "addresses"])
+def test_unicast_needs_the_interface_and_addresses(missing):
+    router = {k: v for k, v in V6.items() if k != missing}
+    with pytest.raises(
+        AnsibleFilterError, match="unicast needs the router's interface and addresses"
+    ):
+        vrrp_host_routers([router], "r1", PEERS, facts=FACTS)

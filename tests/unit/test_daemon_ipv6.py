@@ -67,3 +67,16 @@ def test_an_interface_without_a_link_local_address_is_refused(tmp_path: Path) ->
         assert "no usable link-local IPv6 address" in str(info.value)
 
     asyncio.run(main())
+
+
+def test_a_left_over_link_local_vip_is_not_the_source(tmp_path: Path) -> None:
+    async def main() -> None:
+        vip = "fe80::1:100/64"  # a crashed run left the router's link-local VIP first
+        h = Harness(tmp_path, [router(61, version=3, ip_addresses=[vip, V6])])
+        h.kernel.netlink.links["eth0"][1][:0] = [vip]
+        h.kernel.netlink.links["eth0"][1].append(f"{LINK_LOCAL}/64")
+        async with h:
+            assert h.router(61, family=6).iface.primary == LINK_LOCAL
+            assert await h.changes() == [("remove", vip)]  # and it is cleared as stale
+
+    asyncio.run(main())

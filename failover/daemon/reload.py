@@ -107,13 +107,7 @@ async def resolve_interface(
         present = await netlink.addresses(index, socket.AF_INET6)
         # RFC 5798 5.1.2.1: the interface's link-local address, never a link-local VIP
         # (a crashed run's, say), which moves with mastership.
-        vips = {a.ip for rc in rcs for a in rc.addresses}
-        usable = (
-            a.address.ip
-            for a in present
-            if a.address.ip.is_link_local and a.usable and a.address.ip not in vips
-        )
-        link_local = next(usable, None)
+        link_local = await netlink.link_local(index, {a.ip for rc in rcs for a in rc.addresses})
         if link_local is None:
             raise InterfaceError(
                 f"interface {name!r} has no usable link-local IPv6 address (used by "

@@ -10,13 +10,15 @@ from __future__ import annotations
 import errno
 import os
 import socket
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Interface, IPv6Address, IPv6Interface
 from types import TracebackType
 
 from pyroute2 import AsyncIPRoute
 from pyroute2.netlink.exceptions import NetlinkError
+
+from failover.protocol.packet import IPAddress
 
 IFA_F_SECONDARY = 0x01  # linux/if_addr.h
 IFA_F_NODAD = 0x02
@@ -89,6 +91,17 @@ class InterfaceAddress:
         return bool(self.flags & IFA_F_NODAD)
 
 
+def link_local(
+    addresses: Iterable[InterfaceAddress], exclude: Collection[IPAddress] = ()
+) -> IPv6Address | None:
+    """The first usable link-local address not in `exclude` (see `Netlink.link_local`)."""
+    for a in addresses:
+        ip = a.address.ip
+        if ip.version == 6 and ip.is_link_local and a.usable and ip not in exclude:
+            return IPv6Address(ip.packed)
+    return None
+
+
 def primary_address(
     addresses: Iterable[InterfaceAddress], exclude: Iterable[IPv4Address] = ()
 ) -> IPv4Address | None:
@@ -154,13 +167,13 @@ class Netlink:
             out.append(InterfaceAddress(iface, secondary, flags))
         return out
 
-    async def link_local(self, index: int) -> IPv6Address | None:
+    async def link_local(
+        self, index: int, exclude: Collection[IPAddress] = ()
+    ) -> IPv6Address | None:
         """The interface's first usable fe80::/10 address (not tentative, DAD not
-        failed), or None (RFC 5798 5.1.2.1: the source of IPv6 adverts)."""
-        for a in await self.addresses(index, socket.AF_INET6):
-            if a.address.ip.is_link_local and a.usable:
-                return IPv6Address(a.address.ip.packed)
-        return None
+        failed) not in `exclude` (link-local VIPs), or None (RFC 5798 5.1.2.1: the
+        source of IPv6 adverts)."""
+        return link_local(await self.addresses(index, socket.AF_INET6), exclude)
 
     async def add(self, index: int, address: IPInterface) -> bool:
         """Add an address; False (not an error) if it is already there.

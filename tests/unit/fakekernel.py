@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Collection, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Interface, IPv6Address, IPv6Interface, ip_interface
@@ -18,7 +18,7 @@ from typing import Generic, TypeVar
 
 from failover.daemon.kernel import Kernel
 from failover.protocol.packet import IPAddress
-from failover.runtime.netlink import InterfaceAddress, InterfaceError, LinkEvent
+from failover.runtime.netlink import InterfaceAddress, InterfaceError, LinkEvent, link_local
 from failover.runtime.vmac import SysctlChange, Vmac, vmac_name
 
 A = TypeVar("A", IPv4Address, IPv6Address)
@@ -108,9 +108,10 @@ class FakeNetlink:
         entries = [ip_interface(a) for a in self._entry(index)]
         return [InterfaceAddress(a) for a in entries if a.version == version]
 
-    async def link_local(self, index: int) -> IPv6Address | None:
-        entries = [ip_interface(a) for a in self._entry(index)]
-        return next((a.ip for a in entries if a.version == 6 and a.ip.is_link_local), None)
+    async def link_local(
+        self, index: int, exclude: Collection[IPAddress] = ()
+    ) -> IPv6Address | None:
+        return link_local(await self.addresses(index, socket.AF_INET6), exclude)
 
     async def running(self, index: int) -> bool:
         return index not in self.down

@@ -58,6 +58,11 @@ def describe_router(r: RouterConfig) -> str:
         f" preempt={preempt} auth={auth} addresses={addrs}"
         + (f" track={track}" if track else "")
         + (f" notify={r.notify[0]}" if r.notify else "")
+        + (f" version={r.version}" if r.version != 2 else "")
+        + (" checksum=rfc9568" if not r.checksum_ipv4_pseudo_header else "")
+        + (f" unicast={','.join(map(str, r.unicast_peers))}" if r.unicast_peers else "")
+        + (f" from={r.unicast_source}" if r.unicast_source else "")
+        + (" vmac" if r.use_vmac else "")
     )
 
 

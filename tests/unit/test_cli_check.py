@@ -109,3 +109,11 @@ def test_a_unicast_peer_naming_this_host_is_an_error_on_it() -> None:
     ]
     assert self_peers(config.routers, set()) == []
     assert ip_address("127.0.0.1") in local_addresses()  # read from `ip -json addr`
+
+
+def test_summary_shows_version_unicast_and_vmac() -> None:
+    from failover.cli import describe_router
+
+    (r,) = parse([{"vrid": 5, "interface_name": "eth0", "ip_addresses": ["2001:db8::5/64"],
+                   "version": 3, "unicast_peers": ["fe80::2"], "use_vmac": True}]).routers  # fmt: skip
+    assert describe_router(r).endswith(" version=3 unicast=fe80::2 vmac")

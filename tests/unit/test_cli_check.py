@@ -114,6 +114,7 @@ def test_a_unicast_peer_naming_this_host_is_an_error_on_it() -> None:
 def test_summary_shows_version_unicast_and_vmac() -> None:
     from failover.cli import describe_router
 
-    (r,) = parse([{"vrid": 5, "interface_name": "eth0", "ip_addresses": ["2001:db8::5/64"],
-                   "version": 3, "unicast_peers": ["fe80::2"], "use_vmac": True}]).routers  # fmt: skip
+    vr = {"vrid": 5, "interface_name": "eth0", "ip_addresses": ["2001:db8::5/64"],
+          "version": 3, "unicast_peers": ["fe80::2"], "use_vmac": True}  # fmt: skip
+    (r,) = parse([vr]).routers
     assert describe_router(r).endswith(" version=3 unicast=fe80::2 vmac")

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from failover.lab import DEFAULT_VIP, DEFAULT_VIP6, Lab, wait_until
-from failover.lab.nodes import Node, converged, router
+from failover.lab.nodes import Node, converged, failover_argv, router
 from tests.support import MakeLab
 
 pytestmark = pytest.mark.root
@@ -56,3 +56,17 @@ def test_the_client_keeps_the_vrrp_mac_across_a_failover(
     vmac = f"fo{vip.version}33.eth0"
     assert vmac not in links(lab, "r1")  # removed at shutdown
     assert vmac in links(lab, "r2")
+
+
+def test_teardown_after_a_crash_removes_the_vmac_and_its_vip(make_lab: MakeLab) -> None:
+    lab = make_lab(routers=1)
+    node = Node(lab, "r1", [router(VRID, 150, use_vmac=True)]).start()
+    wait_until(lambda: node.state(VRID) == "MASTER", TIMEOUT, what="r1 master")
+    node.running.kill()  # kill -9: no goodbye, the vmac and the VIP stay
+    assert "fo433.eth0" in links(lab, "r1")
+    assert [h.name for h in lab.holders(DEFAULT_VIP)] == ["r1"]
+    argv = ["teardown", "--config", str(node.config_path), "--control-socket", node.socket_path]
+    done = lab.run("r1", failover_argv(*argv))
+    assert "removed vmac fo433.eth0" in done.stdout, done.stdout
+    assert "fo433.eth0" not in links(lab, "r1")
+    assert lab.holders(DEFAULT_VIP) == []

@@ -1,7 +1,8 @@
 """The router loop: packets, timers and link events into routers, their actions out.
 
-Each router has one `loop.call_at` timer, re-armed from `next_deadline()` after every
-input (no polling tick). Packets from each interface's raw socket go through the
+Every router's deadline (`next_deadline()`, read after every input; no polling tick)
+goes to one `Deadlines` (timers.py): one asyncio timer at the earliest, routers due
+together fired in one callback. Packets from each interface's raw socket go through the
 RFC 3768 7.1 receive checks; every drop is counted by reason. Adverts are sent at once;
 address changes and gratuitous ARPs go to the address worker's ordered queue.
 """
@@ -17,10 +18,12 @@ from failover.daemon.addresses import AddressWorker, LinkChange
 from failover.daemon.events import EventBus
 from failover.daemon.hooks import HookEvent, HookQueue
 from failover.daemon.model import Group, Interface, Model, Router
+from failover.daemon.timers import Deadlines
 from failover.daemon.tracker import STATUS_WORDS, Tracker
 from failover.protocol.packet import DropReason
-from failover.protocol.receive import Rejected, validate
+from failover.protocol.receive import Rejected
 from failover.protocol.router import (
+    TIMER_SLACK,
     Action,
     AddAddresses,
     Announce,
@@ -30,7 +33,6 @@ from failover.protocol.router import (
     StateChanged,
 )
 from failover.protocol.syncgroup import Settlement
-from failover.protocol.wire import packets
 from failover.ratelimit import RateLimiter
 
 log = logging.getLogger("failover")
@@ -54,6 +56,7 @@ class RouterLoop:
         self.model = model
         self.bus = bus
         self.tracker = Tracker(self.check_changed)
+        self.deadlines: Deadlines[Router] = Deadlines(loop, self.on_timer, TIMER_SLACK)
         self._limiter = RateLimiter()
         self._closing: set[asyncio.Task[None]] = set()  # hooks finishing their queue
 
@@ -74,7 +77,7 @@ class RouterLoop:
 
     def stop(self, r: Router, reason: str = "shutdown") -> None:
         """RFC 3768 6.4.2/6.4.3 Shutdown (a master sends priority 0, gives VIPs up)."""
-        r.cancel_timer()
+        self.deadlines.set(r, None)
         self.execute(r, r.core.stop(self.loop.time(), reason))
 
     # -- inputs -----------------------------------------------------------------------
@@ -109,18 +112,10 @@ class RouterLoop:
             )
 
     def _arm(self, r: Router) -> None:
-        """One timer per router, at the core's next deadline."""
-        deadline = r.core.next_deadline()
-        if r.timer is not None:
-            if deadline == r.armed:
-                return
-            r.cancel_timer()
-        r.armed = deadline
-        if deadline is not None:
-            r.timer = self.loop.call_at(deadline, self.on_timer, r)
+        """The router's timer at the core's next deadline (timers.py)."""
+        self.deadlines.set(r, r.core.next_deadline())
 
     def on_timer(self, r: Router) -> None:
-        r.timer = None
         self.feed(r, r.core.expire(self.loop.time()))
 
     def on_readable(self, iface: Interface) -> None:
@@ -131,7 +126,7 @@ class RouterLoop:
             return
         now = self.loop.time()
         for packet in packets:
-            result = validate(packet, iface.policies, iface.local)
+            result = iface.received.validate(packet, iface.policies, iface.local)
             if isinstance(result, Rejected):
                 self._drop(iface, result, now)
                 continue
@@ -253,12 +248,10 @@ class RouterLoop:
     def _send(self, r: Router, priority: int) -> None:
         if not r.iface.running:
             return  # no carrier: nobody would hear it (a FAULT's priority 0, say)
-        config = r.core.config
-        source = config.unicast_source or r.iface.primary
+        source = r.core.config.unicast_source
         try:
-            for destination, message in packets(config, r.core.advertisement(priority), source):
-                unicast = not destination.is_multicast
-                r.sender.send(message, destination if unicast else None, config.unicast_source)
+            for destination, message in r.wire(priority):
+                r.sender.send(message, destination, source)
         except OSError as err:
             r.send_errors += 1
             held_back = self._limiter.allow((r.label, "send"), self.loop.time())

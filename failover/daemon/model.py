@@ -14,10 +14,11 @@ from failover.daemon.hooks import HookQueue
 from failover.daemon.kernel import ArpPort, NdPort, PacketPort
 from failover.daemon.tracker import STATUS_WORDS, Check
 from failover.protocol.packet import IPAddress
-from failover.protocol.receive import ReceivePolicy
+from failover.protocol.receive import ReceiveCache, ReceivePolicy
 from failover.protocol.router import VirtualRouter
-from failover.protocol.settings import SyncGroupConfig, Track
+from failover.protocol.settings import RouterConfig, SyncGroupConfig, Track
 from failover.protocol.syncgroup import SyncGroup
+from failover.protocol.wire import packets
 from failover.runtime.vmac import Vmac
 
 
@@ -60,6 +61,7 @@ class Interface:
     detach: Callable[[], object] | None = None  # stops reading the socket (set by the loop)
     local: frozenset[IPAddress] = field(init=False)  # our own adverts, looped back
     policies: Policies = field(init=False)
+    received: ReceiveCache = field(default_factory=ReceiveCache)  # verdicts on repeats
 
     def __post_init__(self) -> None:
         self.local = frozenset({self.primary})
@@ -121,8 +123,6 @@ class Router:
 
     core: VirtualRouter
     iface: Interface
-    timer: asyncio.TimerHandle | None = None
-    armed: float | None = None
     garp: list[asyncio.TimerHandle] = field(default_factory=list)
     adverts_sent: int = 0
     adverts_received: int = 0
@@ -130,6 +130,20 @@ class Router:
     drops: Counter[str] = field(default_factory=Counter)
     hook: HookQueue | None = None  # its `notify`, one event at a time
     vmac: VmacPort | None = None  # with use_vmac
+    _wire: tuple[int, RouterConfig, list[tuple[IPAddress | None, bytes]]] | None = None
+
+    def wire(self, priority: int) -> list[tuple[IPAddress | None, bytes]]:
+        """(unicast destination or None for the group, message) of its advert with
+        `priority`, encoded once per priority and config: an advert only changes with
+        them (RFC 3768 5.3, RFC 5798 5.2), so a master's steady adverts cost no encoding."""
+        config = self.core.config
+        cached = self._wire
+        if cached is None or cached[0] != priority or cached[1] is not config:
+            source = config.unicast_source or self.iface.primary
+            advert = self.core.advertisement(priority)
+            out = [(None if d.is_multicast else d, m) for d, m in packets(config, advert, source)]
+            cached = self._wire = (priority, config, out)
+        return cached[2]
 
     @property
     def vip_index(self) -> int:
@@ -159,20 +173,14 @@ class Router:
         interface, vrid = self.core.config.key
         return f"{interface}/{vrid}"
 
-    def cancel_timer(self) -> None:
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
-        self.armed = None
-
     def cancel_garp(self) -> None:
         for handle in self.garp:
             handle.cancel()
         self.garp.clear()
 
     def close(self) -> None:
-        """Cancel every timer and leave the interface (the core has been stopped)."""
-        self.cancel_timer()
+        """Cancel its ARP bursts and leave the interface (the core has been stopped; its
+        deadline is gone from the loop's `Deadlines`)."""
         self.cancel_garp()
         if self.vmac is not None:
             self.vmac.close()

@@ -94,6 +94,7 @@ class Daemon:
             self.addresses = AddressWorker(self.kernel.netlink, self._loop, self.kernel.vmacs)
             self.routers = RouterLoop(self._loop, self.addresses, self.model, self.bus)
             stack.callback(self.model.close)
+            stack.callback(self.routers.deadlines.close)
             self._spawn(self.addresses.run(), stack)
             stack.push_async_callback(self._shutdown)
             for sig in SIGNALS:

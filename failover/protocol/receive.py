@@ -182,3 +182,62 @@ def _check_v2(adv: Advertisement, policy: ReceivePolicy, source: IPAddress) -> R
             source,
         )
     return None
+
+
+class ReceiveCache:
+    """`validate` with a memory: the last accepted advert of each VRID, by every byte
+    `validate` reads (TTL / Hop Limit, protocol, source, destination, the VRRP message).
+
+    A steady master's adverts are byte for byte the same (their fields only change with
+    its priority or config, RFC 3768 5.3 / RFC 5798 5.2), so a repeat from the same
+    source is the same verdict: it skips parsing and decoding. Anything else, a policy
+    that changed (reload: a new object) or new local addresses, goes the whole way.
+    """
+
+    def __init__(self) -> None:
+        self._seen: dict[int, tuple[bytes, ReceivePolicy, frozenset[IPAddress], Accepted]] = {}
+
+    def validate(
+        self,
+        packet: bytes | Datagram,
+        policies: Mapping[int, ReceivePolicy],
+        local_addresses: frozenset[IPAddress] = frozenset(),
+    ) -> Accepted | Rejected:
+        key = _key(packet)
+        if key is not None:
+            vrid = _vrid(packet)
+            hit = self._seen.get(vrid)
+            if (
+                hit is not None
+                and hit[0] == key
+                and hit[1] is policies.get(vrid)
+                and hit[2] is local_addresses
+            ):
+                return hit[3]
+        result = validate(packet, policies, local_addresses)
+        if key is not None and isinstance(result, Accepted):
+            vrid = result.advert.vrid
+            self._seen[vrid] = (key, policies[vrid], local_addresses, result)
+        return result
+
+
+def _key(packet: bytes | Datagram) -> bytes | None:
+    """The bytes that decide `validate`'s verdict, or None if not worth remembering."""
+    if isinstance(packet, Datagram):
+        if len(packet.payload) < 2:
+            return None
+        return (
+            bytes((packet.hop_limit,))
+            + packet.source.packed
+            + packet.destination.packed
+            + packet.payload
+        )
+    # an IPv4 header without options, the whole packet present: TTL and protocol, then
+    # source, destination and the message (the ID and header checksum do not matter)
+    if len(packet) < 22 or packet[0] != 0x45 or int.from_bytes(packet[2:4]) != len(packet):
+        return None
+    return packet[8:10] + packet[12:]
+
+
+def _vrid(packet: bytes | Datagram) -> int:
+    return packet.payload[1] if isinstance(packet, Datagram) else packet[21]

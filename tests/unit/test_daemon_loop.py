@@ -30,11 +30,13 @@ def advert(vrid: int, priority: int, src: str = "192.0.2.2", ttl: int = 255) -> 
 def test_start_arms_one_timer_per_router_at_master_down(tmp_path: Path) -> None:
     async def main() -> None:
         async with Harness(tmp_path, ROUTERS) as h:
+            deadlines = h.d.routers.deadlines
             for vrid in (51, 52):
                 r = h.router(vrid)
                 assert r.core.state is State.BACKUP
-                assert r.timer is not None and r.armed == r.core.next_deadline()
-                assert r.timer.when() == r.armed
+                assert deadlines.get(r) == r.core.next_deadline() is not None
+            # one asyncio timer, at the earliest of them
+            assert deadlines.wakeup == min(h.router(v).core.next_deadline() or 0 for v in (51, 52))
             assert h.sent() == []
 
     asyncio.run(main())
@@ -45,7 +47,8 @@ def test_receive_path_counts_adverts_and_drops_by_reason(tmp_path: Path) -> None
         async with Harness(tmp_path, ROUTERS) as h:
             r1, r2 = h.router(51), h.router(52)
             iface = r1.iface
-            before = r1.armed
+            deadlines = h.d.routers.deadlines
+            before = deadlines.get(r1)
             h.kernel.socks["eth0"].inbox = [
                 advert(51, 200),  # accepted: a higher-priority master
                 advert(51, 200, ttl=64),  # RFC 3768 7.1: TTL must be 255
@@ -57,8 +60,9 @@ def test_receive_path_counts_adverts_and_drops_by_reason(tmp_path: Path) -> None
             assert r1.core.master_ip == IPv4Address("192.0.2.2")
             assert r1.drops == {"bad_ttl": 1}
             assert iface.drops == {"unknown_vrid": 1, "truncated": 1}
-            assert r1.armed is not None and before is not None and r1.armed > before
-            assert r1.timer is not None and r1.timer.when() == r1.armed  # re-armed, one timer
+            after = deadlines.get(r1)
+            assert after is not None and before is not None and after > before
+            assert after == r1.core.next_deadline()  # moved on by the advert
             assert r2.adverts_received == 0 and r2.drops == {}
 
     asyncio.run(main())
@@ -87,7 +91,7 @@ def test_master_sends_adverts_adds_vips_and_garps_then_shuts_down(tmp_path: Path
         assert await h.stop() == 0
         assert h.sent()[2:] == [(51, 0), (52, 0)]
         assert (await h.changes())[2:] == [("remove", A)]
-        assert r1.timer is None and r2.timer is None
+        assert h.d.routers.deadlines.get(r1) is h.d.routers.deadlines.get(r2) is None
         assert h.kernel.socks["eth0"].closed and h.kernel.arps["eth0"].closed
         assert not h.control.exists()
 
@@ -103,7 +107,8 @@ def test_link_down_is_fault_and_link_up_starts_again(tmp_path: Path) -> None:
             await until(lambda: not r1.iface.running)
             assert r1.core.state is r2.core.state is State.FAULT
             assert r1.core.faults == ("interface eth0 down",)
-            assert r1.timer is None and r2.timer is None  # nothing to time without a link
+            deadlines = h.d.routers.deadlines
+            assert deadlines.get(r1) is deadlines.get(r2) is None  # nothing to time without a link
             assert await h.changes() == [("add", A), ("remove", A)]
             assert len(h.kernel.socks["eth0"].sent) == 1  # no priority-0 advert on a dead link
             assert h.d.status({})["routers"][0]["faults"] == ["interface eth0 down"]
@@ -111,7 +116,7 @@ def test_link_down_is_fault_and_link_up_starts_again(tmp_path: Path) -> None:
             h.kernel.links.queue.put_nowait(LinkEvent(index=2, running=True))
             await until(lambda: r1.iface.running)
             assert {r1.core.state, r2.core.state} == {State.BACKUP}  # RFC 3768 6.4.1 Startup
-            assert r1.timer is not None and r2.timer is not None
+            assert deadlines.get(r1) is not None and deadlines.get(r2) is not None
 
     asyncio.run(main())
 

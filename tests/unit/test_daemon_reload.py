@@ -117,7 +117,8 @@ def test_added_router_starts_as_backup_on_a_new_interface(tmp_path: Path) -> Non
             assert (reply["added"], reply["unchanged"]) == (["VR_52"], ["VR_51"])
             added = h.router(52, "eth1")
             assert added.iface.primary == IPv4Address("198.51.100.1")
-            assert added.core.state is State.BACKUP and added.timer is not None
+            assert added.core.state is State.BACKUP
+            assert h.d.routers.deadlines.get(added) == added.core.next_deadline() is not None
 
             h.write(router(51))  # and gone again: eth1 is closed
             reply = await applied(h)

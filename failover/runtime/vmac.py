@@ -82,7 +82,7 @@ from ipaddress import IPv6Address
 from pathlib import Path
 from typing import Any
 
-from pyroute2 import AsyncIPRoute
+from pyroute2.iproute.linux import AsyncIPRoute
 from pyroute2.netlink.exceptions import NetlinkError
 
 log = logging.getLogger("failover")

@@ -1,96 +1,117 @@
-"""Deadlines (failover/daemon/timers.py): many routers' timers on one asyncio timer."""
+"""Deadlines (failover/daemon/timers.py): many routers' timers on one asyncio timer,
+driven by a fake loop (its own clock: no sleeping, no flaking on a busy machine)."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from typing import Any, cast
 
 from failover.daemon.timers import Deadlines
 
 SLACK = 0.001
 
 
-def run(body: object) -> None:
-    asyncio.run(body)  # type: ignore[arg-type]
+class Handle:
+    def __init__(self, when: float, callback: Callable[[], object]) -> None:
+        self.when, self.callback, self.cancelled = when, callback, False
+
+    def cancel(self) -> None:
+        self.cancelled = True
 
 
-class Counted(Deadlines[str]):
-    """Counts its wake-ups (asyncio callbacks)."""
+class FakeLoop:
+    """`time()` and `call_at()` as asyncio's; `advance(t)` runs what falls due by t."""
 
-    wakeups = 0
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.handles: list[Handle] = []
+        self.wakeups = 0
 
-    def _run(self) -> None:
-        self.wakeups += 1
-        super()._run()
+    def time(self) -> float:
+        return self.now
 
+    def call_at(self, when: float, callback: Callable[[], object]) -> Handle:
+        handle = Handle(when, callback)
+        self.handles.append(handle)
+        return handle
 
-def test_keys_due_together_fire_in_one_callback_in_deadline_order() -> None:
-    async def main() -> None:
-        loop = asyncio.get_running_loop()
-        fired: list[tuple[str, int]] = []
-        d = Counted(loop, lambda k: fired.append((k, d.wakeups)), SLACK)
-        t = loop.time() + 0.05
-        d.set("b", t + 0.0005)  # within the slack of "a": the same wake-up
-        d.set("a", t)
-        d.set("c", t + 0.03)
-        assert d.wakeup == t and len(d) == 3
-        await asyncio.sleep(0.12)
-        assert fired == [("a", 1), ("b", 1), ("c", 2)]  # a and b in one wake-up
-        assert len(d) == 0 and d.wakeup is None
+    def armed(self) -> list[float]:
+        return [h.when for h in self.handles if not h.cancelled]
 
-    run(main())
-
-
-def test_a_deadline_moved_later_does_not_fire_at_the_old_one() -> None:
-    async def main() -> None:
-        loop = asyncio.get_running_loop()
-        fired: list[float] = []
-        d: Deadlines[str] = Deadlines(loop, lambda k: fired.append(loop.time()), SLACK)
-        t = loop.time()
-        d.set("backup", t + 0.02)
-        for step in range(1, 6):  # adverts keep pushing the Master_Down deadline on
-            await asyncio.sleep(0.01)
-            d.set("backup", t + 0.02 + 0.01 * step)
-        assert fired == []
-        await asyncio.sleep(0.08)
-        assert len(fired) == 1 and fired[0] >= t + 0.07 - SLACK
-
-    run(main())
+    def advance(self, until: float) -> None:
+        while True:
+            due = [h for h in self.handles if not h.cancelled and h.when <= until]
+            if not due:
+                break
+            first = min(due, key=lambda h: h.when)
+            self.handles.remove(first)
+            self.now = max(self.now, first.when)
+            self.wakeups += 1
+            first.callback()
+        self.now = until
 
 
-def test_earlier_deadlines_and_cancelling() -> None:
-    async def main() -> None:
-        loop = asyncio.get_running_loop()
-        fired: list[str] = []
-        d: Deadlines[str] = Deadlines(loop, fired.append, SLACK)
-        t = loop.time()
-        d.set("x", t + 1.0)
-        d.set("x", t + 0.02)  # earlier (a priority-0 advert: Skew_Time)
-        assert d.wakeup == t + 0.02
-        d.set("y", t + 0.03)
-        d.set("y", None)  # cancelled (stopped)
-        await asyncio.sleep(0.08)
-        assert fired == ["x"]
-        d.set("z", t + 5)
-        d.close()
-        assert d.wakeup is None and len(d) == 0
+def deadlines(fired: list[tuple[str, float]]) -> tuple[FakeLoop, Deadlines[str]]:
+    loop = FakeLoop()
+    d: Deadlines[str] = Deadlines(
+        cast(asyncio.AbstractEventLoop, loop), lambda k: fired.append((k, loop.now)), SLACK
+    )
+    return loop, d
 
-    run(main())
+
+def test_keys_due_together_fire_in_one_wakeup_in_deadline_order() -> None:
+    fired: list[tuple[str, float]] = []
+    loop, d = deadlines(fired)
+    d.set("b", 1.0005)  # within the slack of "a": the same wake-up
+    d.set("a", 1.0)
+    d.set("c", 1.03)
+    assert loop.armed() == [1.0] and d.wakeup == 1.0 and len(d) == 3  # one timer
+    loop.advance(2.0)
+    assert fired == [("a", 1.0), ("b", 1.0), ("c", 1.03)]
+    assert loop.wakeups == 2 and len(d) == 0 and d.wakeup is None
+
+
+def test_a_deadline_moved_later_fires_once_at_the_new_one() -> None:
+    fired: list[tuple[str, float]] = []
+    loop, d = deadlines(fired)
+    d.set("backup", 3.6)
+    for second in range(1, 10):  # a master's adverts push the Master_Down deadline on
+        loop.advance(float(second))
+        d.set("backup", second + 3.6)
+    assert fired == [] and len(loop.armed()) == 1  # one timer, never fired for nothing
+    early = loop.wakeups  # the old deadlines coming up, each re-pushed to the current
+    assert early <= 3  # 3.6, then about every Master_Down_Interval: not one per advert
+    loop.advance(20.0)
+    assert fired == [("backup", 12.6)] and loop.wakeups <= early + 2
+
+
+def test_earlier_deadlines_cancelling_and_closing() -> None:
+    fired: list[tuple[str, float]] = []
+    loop, d = deadlines(fired)
+    d.set("x", 10.0)
+    d.set("x", 2.0)  # earlier (a priority-0 advert: Skew_Time)
+    assert d.wakeup == 2.0 and loop.armed() == [2.0]
+    d.set("y", 3.0)
+    d.set("y", None)  # cancelled (stopped)
+    loop.advance(20.0)
+    assert fired == [("x", 2.0)]
+    d.set("z", 30.0)
+    d.close()
+    assert d.wakeup is None and len(d) == 0 and loop.armed() == []
 
 
 def test_a_key_set_again_while_firing_is_kept() -> None:
-    async def main() -> None:
-        loop = asyncio.get_running_loop()
-        fired: list[int] = []
-        d: Deadlines[str] = Deadlines(loop, lambda k: None, SLACK)
+    loop = FakeLoop()
+    fired: list[float] = []
+    d: Deadlines[str]
 
-        def again(key: str) -> None:  # a master's Adver_Timer re-arms itself
-            fired.append(len(fired))
-            if len(fired) < 3:
-                d.set(key, loop.time() + 0.01)
+    def again(key: str) -> None:  # a master's Adver_Timer re-arms itself
+        fired.append(loop.now)
+        if len(fired) < 3:
+            d.set(key, loop.now + 1.0)
 
-        d._fire = again
-        d.set("master", loop.time() + 0.01)
-        await asyncio.sleep(0.1)
-        assert fired == [0, 1, 2] and len(d) == 0
-
-    run(main())
+    d = Deadlines(cast(Any, loop), again, SLACK)
+    d.set("master", 1.0)
+    loop.advance(10.0)
+    assert fired == [1.0, 2.0, 3.0] and len(d) == 0

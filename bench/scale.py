@@ -34,11 +34,15 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime
+import hashlib
+import os
 import platform
 import random
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -450,6 +454,27 @@ def tables(r: Results) -> list[str]:
     return lines
 
 
+def snapshot() -> tuple[Path, str]:
+    """A copy of failover/ as it is now, for the daemons to run: (its folder, a digest).
+
+    The daemons (`python -m failover`) and `failover check` start with the copy's parent
+    as their working directory, which comes first on their sys.path: edits to failover/
+    during a run do not reach the run, and the digest names the code measured.
+    """
+    folder = Path(tempfile.mkdtemp(prefix="failover-bench-"))
+    shutil.copytree(TOP / "failover", folder / "failover",
+                    ignore=shutil.ignore_patterns("__pycache__"))  # fmt: skip
+    digest = hashlib.sha256()
+    for path in sorted((folder / "failover").rglob("*")):
+        if path.is_file():
+            digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes())
+    found = subprocess.run([sys.executable, "-c", "import failover; print(failover.__file__)"],
+                           cwd=folder, capture_output=True, text=True, check=True)  # fmt: skip
+    if not found.stdout.startswith(str(folder)):
+        raise RuntimeError(f"the snapshot is not what `python -m failover` runs: {found.stdout}")
+    return folder, digest.hexdigest()[:12]
+
+
 def facts() -> dict[str, str]:
     """The machine and the code the figures come from."""
 
@@ -617,12 +642,25 @@ def main() -> int:
         if "matplotlib" not in sys.modules:
             print("bench: --write needs matplotlib: pip install -e '.[bench]'", file=sys.stderr)
             return 2
-    settings = Settings(args.version, args.interval, args.window, args.settle)
+    if args.write:
+        args.write = Path(args.write).resolve()  # before the run changes directory
     command = ".venv/bin/python bench/scale.py " + " ".join(sys.argv[1:])
     print(f"{command}\nN {args.ns}, {args.runs} runs, window {args.window:g} s, "
           f"VRRPv{args.version} at {args.interval:g} s", flush=True)  # fmt: skip
-    started = time.monotonic()
     machine = facts()  # the code as it was when the run began
+    code, digest = snapshot()
+    machine["failover code measured"] = f"a copy of failover/ made at the start, sha256 {digest}"
+    os.chdir(code)  # every process started from here on runs the copy
+    try:
+        return run(args, command, machine)
+    finally:
+        os.chdir(TOP)
+        shutil.rmtree(code, ignore_errors=True)
+
+
+def run(args: argparse.Namespace, command: str, machine: dict[str, str]) -> int:
+    started = time.monotonic()
+    settings = Settings(args.version, args.interval, args.window, args.settle)
     results = Results(args, settings, scale(args.ns, args.runs, settings), {}, {}, machine)
     for impl in IMPLS:
         results.precision[impl] = retried(impl, partial(takeovers, impl, args.cuts, settings))
@@ -633,7 +671,7 @@ def main() -> int:
     results.facts["bench run time"] = f"{(time.monotonic() - started) / 60:.1f} min"
     print(f"\n({results.facts['bench run time']})")
     if args.write:
-        doc = Path(args.write).resolve()
+        doc = Path(args.write)
         doc.write_text(page(results, doc, command) + "\n")
         print(f"wrote {doc} and {doc.with_suffix('')}/*.png")
     return 0

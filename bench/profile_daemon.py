@@ -7,6 +7,7 @@ samples, by own time ("self") and with what they call ("total"), from the collap
 stacks. py-spy from PyPI (`.venv/bin/pip install py-spy`). Needs root.
 
     .venv/bin/python bench/profile_daemon.py --routers 255 --duration 20
+    .venv/bin/python bench/profile_daemon.py --routers 1 --version 3 --interval 0.1
 """
 
 from __future__ import annotations
@@ -57,11 +58,19 @@ def main() -> int:
     parser.add_argument("--duration", type=int, default=20)
     parser.add_argument("--rate", type=int, default=200)
     parser.add_argument("--top", type=int, default=15)
+    parser.add_argument("--version", type=int, default=2)
+    parser.add_argument("--interval", type=float, default=1.0)
     args = parser.parse_args()
     n = args.routers
+
+    def vr(vrid: int, priority: int) -> dict[str, object]:
+        return router(
+            vrid, priority, vips=[vip(vrid)], version=args.version, interval=args.interval
+        )
+
     with Lab(routers=2, client=False) as lab, tempfile.TemporaryDirectory() as tmp:
         nodes = [
-            Node(lab, host, [router(v, prio, vips=[vip(v)]) for v in range(1, n + 1)])
+            Node(lab, host, [vr(v, prio) for v in range(1, n + 1)])
             for host, prio in zip(lab.routers, (200, 100), strict=True)
         ]
         for node in nodes:

@@ -141,6 +141,9 @@ def read_batch(read: Callable[[], T | None]) -> list[T]:
     return out
 
 
+_GROUP = (str(VRRP_GROUP), 0)  # sendto's target for 224.0.0.18
+
+
 class VrrpSocket:
     """Raw protocol-112 IPv4 socket bound to one interface, joined to 224.0.0.18 (or,
     `join=False`, a sender only: a vmac's, which must not join the group)."""
@@ -171,7 +174,7 @@ class VrrpSocket:
         does (IP_MULTICAST_IF), whatever the routing says.
         """
         if destination is None:
-            self._sock.sendto(vrrp_message, (str(VRRP_GROUP), 0))
+            self._sock.sendto(vrrp_message, _GROUP)
             return
         ancillary = self._unicast_from
         if isinstance(source, IPv4Address) and source != self.source:
@@ -206,6 +209,7 @@ class VrrpSocket6:
         # RFC 5798 5.1.2.1: the source is the interface's link-local address.
         pktinfo = in6_pktinfo(source, ifindex)
         self._from = [(socket.IPPROTO_IPV6, socket.IPV6_PKTINFO, pktinfo)]
+        self._to: dict[IPAddress | None, tuple[str, int, int, int]] = {}  # sendmsg targets
 
     def fileno(self) -> int:
         return self._sock.fileno()
@@ -218,8 +222,10 @@ class VrrpSocket6:
     ) -> None:
         """Send one VRRP message to ff02::12, or unicast to `destination`, from `source`
         (default the socket's link-local address)."""
-        target = VRRP_GROUP6 if destination is None else destination
-        address = (str(IPv6Address(target.packed)), 0, 0, self.ifindex)  # the scope: ours
+        address = self._to.get(destination)
+        if address is None:  # once per destination: str() of an address is not free
+            target = VRRP_GROUP6 if destination is None else destination
+            address = self._to[destination] = (str(IPv6Address(target.packed)), 0, 0, self.ifindex)
         ancillary = self._from
         if isinstance(source, IPv6Address) and source != self.source:
             pktinfo = in6_pktinfo(source, self.ifindex)

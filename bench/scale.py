@@ -240,8 +240,8 @@ def scale(ns: Sequence[int], runs: int, s: Settings) -> Scale:
                 got = retried(f"{impl} N={n}", partial(sample, impl, n, s))
                 out.samples.setdefault((impl, n), []).append(got)
                 print(f"  N={n:<3} run {run + 1}/{runs} {impl:<10} cold start "
-                      f"{got.cold_start:5.2f} s  CPU master {got.cpu[0]:5.2f} % backup "
-                      f"{got.cpu[1]:5.2f} %  RSS {got.rss[0]:.1f}/{got.rss[1]:.1f} MiB",
+                      f"{got.cold_start:5.2f} s  CPU master {got.cpu[0]:5.3f} % backup "
+                      f"{got.cpu[1]:5.3f} %  RSS {got.rss[0]:.1f}/{got.rss[1]:.1f} MiB",
                       flush=True)  # fmt: skip
     return out
 
@@ -381,7 +381,7 @@ def tables(r: Results) -> list[str]:
             us = [None if v is None else v * 1e4 / nominal for v in (f, k)]
             us_counted = None if f is None or not c else f * 1e4 / c
             lines.append(
-                f"| {n} | {name} | {fmt(f, '.2f', ' %')} | {fmt(k, '.2f', ' %')} | "
+                f"| {n} | {name} | {fmt(f, '.3f', ' %')} | {fmt(k, '.3f', ' %')} | "
                 f"{ratio(f, k)} | {fmt(us[0], '.0f')} | {fmt(us[1], '.0f')} | "
                 f"{fmt(us_counted, '.0f')} | {fmt(c, '.1f')} / {nominal:g} |"
             )

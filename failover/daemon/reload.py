@@ -27,7 +27,7 @@ from failover.daemon.kernel import AddressTable, Kernel, VmacTable
 from failover.daemon.loop import RouterLoop
 from failover.daemon.model import Group, Interface, Model, Router, VmacPort
 from failover.protocol.packet import IPAddress
-from failover.protocol.router import VirtualRouter
+from failover.protocol.router import ADVERT_GRID, VirtualRouter
 from failover.protocol.settings import RouterConfig
 from failover.protocol.syncgroup import Settlement, SyncGroup
 from failover.runtime.netlink import InterfaceAddress, InterfaceError, primary_address
@@ -399,7 +399,7 @@ def _apply_groups(model: Model, new: Config, routers: RouterLoop, now: float) ->
 
 def _add_router(model: Model, rc: RouterConfig, vmac: VmacPort | None) -> Router:
     iface = model.interfaces[(rc.interface, rc.family)]
-    r = Router(VirtualRouter(rc, iface.primary), iface, vmac=vmac)
+    r = Router(VirtualRouter(rc, iface.primary, ADVERT_GRID), iface, vmac=vmac)
     iface.routers[rc.vrid] = r
     model.routers.append(r)
     return r

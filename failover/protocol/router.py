@@ -16,6 +16,7 @@ The object never reads a clock or touches a socket.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from enum import StrEnum
 from ipaddress import IPv4Interface, IPv6Interface
@@ -28,6 +29,7 @@ from failover.protocol.tracking import CheckStatus, assess
 # asyncio may run a timer callback up to its clock resolution early; a deadline that
 # is this close counts as reached, so the caller never has to re-arm for a sliver.
 TIMER_SLACK = 0.001
+ADVERT_GRID = 0.01  # seconds: the daemon's grid for masters' Adver_Timers (`_next_advert`)
 
 
 class State(StrEnum):
@@ -119,8 +121,11 @@ def wire_interval(seconds: float, version: int) -> int:
 class VirtualRouter:
     """RFC 3768 section 6 for one (interface, VRID)."""
 
-    def __init__(self, config: RouterConfig, primary_ip: IPAddress) -> None:
+    def __init__(
+        self, config: RouterConfig, primary_ip: IPAddress, advert_grid: float = 0.0
+    ) -> None:
         self.config = config
+        self.advert_grid = advert_grid  # 0: RFC-exact Adver_Timers (see `_next_advert`)
         self.policy = self.receive_policy()  # refreshed by `reconfigure`
         self.primary_ip = primary_ip
         self.state = State.INITIALIZE
@@ -182,6 +187,19 @@ class VirtualRouter:
             version=c.version,
         )
 
+    def _next_advert(self, now: float) -> float:
+        """The Adver_Timer, Advertisement_Interval from now (RFC 3768 6.4.1-6.4.3, RFC 5798
+        6.4.1-6.4.3). With an `advert_grid` (the daemon's ADVERT_GRID) it is snapped back
+        to that grid on the clock (a tenth of the interval if that is less): never later,
+        at most a step early. Masters whose adverts fall due within one step then send
+        together (one wake-up for the daemon, one burst for the backups, issue 11), and
+        stay so: the step divides every allowed interval (whole, or 10 ms, seconds)."""
+        due = now + self.config.advert_interval
+        if not self.advert_grid:
+            return due
+        step = min(self.advert_grid, self.config.advert_interval / 10)
+        return max(now, math.floor(due / step) * step)
+
     def next_deadline(self) -> float | None:
         """When `expire` must next be called: Adver_Timer or Master_Down_Timer."""
         return self._deadline
@@ -227,7 +245,7 @@ class VirtualRouter:
             return self._restart(now, f"fault cleared ({', '.join(old_faults)})")
         if self.state is State.MASTER and self.priority != old_priority:
             self.master_priority = self.priority
-            self._deadline = now + self.config.advert_interval
+            self._deadline = self._next_advert(now)
             return [SendAdvert(self.priority)]
         return []
 
@@ -300,7 +318,7 @@ class VirtualRouter:
             # deadline, so adverts do not drift; from now if the caller fell behind).
             self._deadline += self.config.advert_interval
             if self._deadline <= now:
-                self._deadline = now + self.config.advert_interval
+                self._deadline = self._next_advert(now)
             return [SendAdvert(self.priority)]
         if self.state is State.BACKUP:
             # 6.4.2: Master_Down_Timer fires: advert, gratuitous ARP, go Master.
@@ -410,7 +428,7 @@ class VirtualRouter:
             # Adver_Timer to the new Advertisement_Interval. A new priority below a
             # backup's lets that backup preempt (6.4.2); 255 stays the owner.
             actions.append(SendAdvert(self.priority))
-            self._deadline = now + c.advert_interval
+            self._deadline = self._next_advert(now)
         dropped = tuple(a for a in old.addresses if a not in c.addresses)
         added = tuple(a for a in c.addresses if a not in old.addresses)
         if dropped:
@@ -424,7 +442,7 @@ class VirtualRouter:
     def _master_receive(self, advert: Advertisement, source: IPAddress, now: float) -> list[Action]:
         if advert.priority == 0:
             # 6.4.3: another router left: send an advert at once, reset Adver_Timer.
-            self._deadline = now + self.config.advert_interval
+            self._deadline = self._next_advert(now)
             return [SendAdvert(self.priority)]
         higher = advert.priority > self.priority
         tie_lost = advert.priority == self.priority and int(source) > int(self.primary_ip)
@@ -451,7 +469,7 @@ class VirtualRouter:
         return self._enter_master(now, reason)
 
     def _enter_master(self, now: float, reason: str) -> list[Action]:
-        actions = self._enter(State.MASTER, now, reason, now + self.config.advert_interval)
+        actions = self._enter(State.MASTER, now, reason, self._next_advert(now))
         self.master_ip = self.primary_ip
         self.master_priority = self.priority
         return [

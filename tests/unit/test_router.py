@@ -531,3 +531,26 @@ def test_lan_password_mismatch_means_no_peer_is_heard() -> None:
     lan.run_until(30.0)
     assert lan.masters() == ["x", "y"]
     assert DropReason.AUTH_MISMATCH in {r.reason for _, _, r in lan.drops}
+
+
+def test_the_daemons_advert_grid_lines_masters_up_never_later() -> None:
+    """With an advert grid (the daemon's ADVERT_GRID, 10 ms), Adver_Timers are snapped
+    back to it: masters that became master a few ms apart advert together, never later
+    than the RFC's Advertisement_Interval and at most one step early."""
+    a = VirtualRouter(router_config(priority=255), IP("192.0.2.1"), advert_grid=0.01)
+    b = VirtualRouter(router_config(vrid=52, priority=255), IP("192.0.2.1"), advert_grid=0.01)
+    a.start(3.601)
+    b.start(3.6085)
+    for r, started in ((a, 3.601), (b, 3.6085)):
+        deadline = r.next_deadline()
+        assert deadline is not None and started + 1 - 0.01 < deadline <= started + 1
+    assert a.next_deadline() == pytest.approx(b.next_deadline())  # the same wake-up
+    first = a.next_deadline()
+    assert first is not None
+    assert a.expire(first) == [SendAdvert(255)]
+    assert a.next_deadline() == pytest.approx(first + 1)  # and so on, on the grid
+    fast = VirtualRouter(
+        router_config(priority=255, version=3, advert_interval=0.05), IP("192.0.2.1"), 0.01
+    )
+    fast.start(1.0033)  # a 0.05 s interval: a 5 ms step, a tenth of it
+    assert fast.next_deadline() == pytest.approx(1.05)

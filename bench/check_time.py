@@ -43,12 +43,8 @@ def main() -> int:
     print(f"{args.runs} runs each, ms (config {args.config})")
     print(f"{'command':<18} {'min':>7} {'median':>7} {'max':>7}")
     for name, values in times.items():
-        print(
-            f"{name:<18} {min(values):7.1f} {statistics.median(values):7.1f} {max(values):7.1f}"
-        )
-    extra = statistics.median(times["failover check"]) - statistics.median(
-        times["python3 -c pass"]
-    )
+        print(f"{name:<18} {min(values):7.1f} {statistics.median(values):7.1f} {max(values):7.1f}")
+    extra = statistics.median(times["failover check"]) - statistics.median(times["python3 -c pass"])
     print(f"check costs {extra:.1f} ms over a bare interpreter (medians)")
     return 0
 

@@ -62,6 +62,7 @@ def in6_pktinfo(address: IPv6Address, ifindex: int) -> bytes:
 
 
 SocketOption = tuple[int, int, int | bytes]  # level, option name, value
+Ancillary = tuple[int, int, bytes]  # sendmsg control data: level, type, data
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,7 +157,8 @@ class VrrpSocket:
         # form of IP_MULTICAST_IF sets both the interface and the source.
         mreq = ip_mreqn(VRRP_GROUP, source, ifindex)
         self._sock = open_raw(IPV4, ifname, mreq, mreq if join else None)
-        self._unicast_from = [(socket.IPPROTO_IP, IP_PKTINFO, in_pktinfo(source, ifindex))]
+        self._from: dict[IPAddress | None, list[Ancillary]] = {}  # IP_PKTINFO by source
+        self._to: dict[IPAddress, tuple[str, int]] = {}  # unicast targets
 
     def fileno(self) -> int:
         return self._sock.fileno()
@@ -176,10 +178,15 @@ class VrrpSocket:
         if destination is None:
             self._sock.sendto(vrrp_message, _GROUP)
             return
-        ancillary = self._unicast_from
-        if isinstance(source, IPv4Address) and source != self.source:
-            ancillary = [(socket.IPPROTO_IP, IP_PKTINFO, in_pktinfo(source, self.ifindex))]
-        self._sock.sendmsg([vrrp_message], ancillary, 0, (str(destination), 0))
+        address = self._to.get(destination)
+        if address is None:  # built once per peer and source: adverts repeat them
+            address = self._to[destination] = (str(destination), 0)
+        ancillary = self._from.get(source)
+        if ancillary is None:
+            mine = source if isinstance(source, IPv4Address) else self.source
+            pktinfo = in_pktinfo(mine, self.ifindex)
+            ancillary = self._from[source] = [(socket.IPPROTO_IP, IP_PKTINFO, pktinfo)]
+        self._sock.sendmsg([vrrp_message], ancillary, 0, address)
 
     def receive(self) -> list[bytes]:
         """Every packet (IP header included) waiting now, up to READ_BATCH."""
@@ -207,8 +214,7 @@ class VrrpSocket6:
         want = [(ip6, socket.IPV6_RECVHOPLIMIT, 1), (ip6, socket.IPV6_RECVPKTINFO, 1)]
         self._sock = open_raw(IPV6, ifname, ifindex, mreq, want)
         # RFC 5798 5.1.2.1: the source is the interface's link-local address.
-        pktinfo = in6_pktinfo(source, ifindex)
-        self._from = [(socket.IPPROTO_IPV6, socket.IPV6_PKTINFO, pktinfo)]
+        self._from: dict[IPAddress | None, list[Ancillary]] = {}  # IPV6_PKTINFO by source
         self._to: dict[IPAddress | None, tuple[str, int, int, int]] = {}  # sendmsg targets
 
     def fileno(self) -> int:
@@ -226,10 +232,11 @@ class VrrpSocket6:
         if address is None:  # once per destination: str() of an address is not free
             target = VRRP_GROUP6 if destination is None else destination
             address = self._to[destination] = (str(IPv6Address(target.packed)), 0, 0, self.ifindex)
-        ancillary = self._from
-        if isinstance(source, IPv6Address) and source != self.source:
-            pktinfo = in6_pktinfo(source, self.ifindex)
-            ancillary = [(socket.IPPROTO_IPV6, socket.IPV6_PKTINFO, pktinfo)]
+        ancillary = self._from.get(source)
+        if ancillary is None:  # RFC 5798 5.1.2.1: the link-local address unless told
+            mine = source if isinstance(source, IPv6Address) else self.source
+            pktinfo = in6_pktinfo(mine, self.ifindex)
+            ancillary = self._from[source] = [(socket.IPPROTO_IPV6, socket.IPV6_PKTINFO, pktinfo)]
         self._sock.sendmsg([vrrp_message], ancillary, 0, address)
 
     def receive(self) -> list[Datagram]:

@@ -126,13 +126,14 @@ def test_v3_group(
     wait_until(settled(lab, master, backup, case.vip), TIMEOUT, what="the master back")
 
 
-@pytest.mark.parametrize("kind", ["keepalived", "frr"])
+@pytest.mark.parametrize("kind", ["frr"])
 def test_rfc_9568_checksums_do_not_mix_with_these_peers(
     lab: Lab, request: pytest.FixtureRequest, kind: str
 ) -> None:
-    """keepalived 2.2.7 and FRR 8.4 only speak the IPv4 pseudo-header checksum (the
-    default): with `checksum_ipv4_pseudo_header: false` each side drops the other's
-    adverts as bad checksums, so the default must stay on for them."""
+    """FRR 8.4 only speaks the IPv4 pseudo-header checksum (the default): with
+    `checksum_ipv4_pseudo_header: false` each side drops the other's adverts as bad
+    checksums, so the default must stay on for it. (keepalived 2.2.7 drops them at
+    first too, but may then switch to the other form by itself: not asserted.)"""
     request.getfixturevalue(kind)
     ours = Node(lab, "r1", [router(VRID, 150, version=3, checksum_ipv4_pseudo_header=False)])
     ours.start()

@@ -124,7 +124,7 @@ def test_a_slow_hook_sees_every_event_in_order_and_never_twice_at_once(
     hook = lab.path("hook")
     hook.write_text(
         "#!/bin/sh\n"
-        f'[ -e {busy} ] && echo OVERLAP >> {out}\n'
+        f"[ -e {busy} ] && echo OVERLAP >> {out}\n"
         f"touch {busy}\nsleep 2\n"
         f'echo "$FAILOVER_SEQ $3 $FAILOVER_OLD_STATE" >> {out}\n'
         f"rm -f {busy}\n"

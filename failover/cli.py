@@ -140,8 +140,9 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     """Run the daemon in the foreground until SIGTERM/SIGINT."""
     from failover.daemon import service
+    from failover.daemon.logs import configure_logging
 
-    service.configure_logging(args.log_level)
+    configure_logging(args.log_level, args.log_format)
     config = load_or_report(args.config)
     if config is None:
         return ExitCode.CONFIG
@@ -275,6 +276,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--control-socket", metavar="PATH", help=socket_help)
     run.add_argument(
         "--log-level", type=str.lower, choices=LOG_LEVELS, default="info", help="default info"
+    )
+    run.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default="text",
+        help="text: a line per event, key=value fields after the message (default); "
+        "json: one JSON object per line",
     )
     run.set_defaults(func=cmd_run)
 

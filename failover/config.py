@@ -30,6 +30,7 @@ from failover.validators import (
     errors_of,
     integer,
     interface_name,
+    listen_address,
     number,
     place,
     string,
@@ -47,6 +48,7 @@ class Settings:
     control_socket: str = DEFAULT_CONTROL_SOCKET
     garp_repeat: int = 3
     garp_delay: float = 0.2
+    metrics_listen: tuple[str, int] | None = None  # Prometheus /metrics (off by default)
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,10 +153,17 @@ ROUTER_SCHEMA = vol.Schema(
 ROUTER_KEYS = frozenset(str(k) for k in ROUTER_SCHEMA.schema)
 OBJECT_SECTIONS = ("virtual_routers", "checks", "sync_groups")  # beside the settings
 
+
+def _metrics_listen(value: Any) -> tuple[str, int] | None:
+    """null (the default): no metrics endpoint."""
+    return None if value is None else listen_address(value)
+
+
 SETTINGS_SCHEMA = {
     vol.Optional("control_socket", default=DEFAULT_CONTROL_SOCKET): string,
     vol.Optional("garp_repeat", default=3): integer(1, 100),
     vol.Optional("garp_delay", default=0.2): number(0, 60),
+    vol.Optional("metrics_listen", default=None): _metrics_listen,
 }
 
 
@@ -176,6 +185,7 @@ def parse(data: Any) -> Config:
                 control_socket=top["control_socket"],
                 garp_repeat=top["garp_repeat"],
                 garp_delay=top["garp_delay"],
+                metrics_listen=top["metrics_listen"],
             )
         except vol.Invalid as err:
             errors.extend(errors_of("", err))

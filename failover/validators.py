@@ -7,6 +7,7 @@ Each validator raises `vol.Invalid` with a message for users ("must be at least 
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 from collections.abc import Callable, Hashable
@@ -107,3 +108,22 @@ def errors_of(prefix: str, err: vol.Invalid) -> list[str]:
     if isinstance(err, vol.MultipleInvalid):
         return [line for e in err.errors for line in errors_of(prefix, e)]
     return [describe(prefix, err)]
+
+
+def listen_address(value: Any) -> tuple[str, int]:
+    """ "127.0.0.1:9165" or "[::1]:9165" -> (host, port): an IP address, not a name."""
+    text = string(value)
+    host, sep, port = text.rpartition(":")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    elif ":" in host:
+        raise vol.Invalid(f"an IPv6 address goes in brackets, e.g. [::1]:9165 (got {text!r})")
+    if not sep or not host:
+        raise vol.Invalid(f"must be ADDRESS:PORT, e.g. 127.0.0.1:9165 (got {text!r})")
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        raise vol.Invalid(f"{host!r} is not an IP address (got {text!r})") from None
+    if not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise vol.Invalid(f"the port must be 1..65535 (got {text!r})")
+    return host, int(port)

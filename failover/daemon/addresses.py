@@ -15,6 +15,7 @@ import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import partial
 from ipaddress import IPv4Address, IPv4Interface, IPv6Address, IPv6Interface
 
 from failover.config import Config, Settings
@@ -261,10 +262,10 @@ class AddressWorker:
         args = (s.garp_repeat, s.garp_delay, lambda: r.core.state is State.MASTER, failed)
         if arp is not None:
             v4 = tuple(ip for ip in job.ips if isinstance(ip, IPv4Address))
-            r.garp = arp.schedule(self._loop, v4, *args)
+            r.garp = arp.schedule(self._loop, v4, *args, partial(r.announced, len(v4)))
         elif ndisc is not None:
             v6 = tuple(ip for ip in job.ips if isinstance(ip, IPv6Address))
-            r.garp = ndisc.schedule(self._loop, v6, *args)
+            r.garp = ndisc.schedule(self._loop, v6, *args, partial(r.announced, len(v6)))
         log.debug("%s: %s for %s", r.label, what, ", ".join(map(str, job.ips)))
 
 

@@ -70,6 +70,7 @@ class AnnouncePort(Protocol[A]):
         delay: float,
         still_wanted: Callable[[], bool],
         on_error: Callable[[OSError], None],
+        on_sent: Callable[[], object] | None = None,
     ) -> list[asyncio.TimerHandle]: ...
     def close(self) -> None: ...
 

@@ -17,6 +17,8 @@ from functools import partial
 from failover.daemon.addresses import AddressWorker, LinkChange
 from failover.daemon.events import EventBus
 from failover.daemon.hooks import HookEvent, HookQueue
+from failover.daemon.logs import fields
+from failover.daemon.metrics import LAG_BUCKETS, Histogram
 from failover.daemon.model import Group, Interface, Model, Router
 from failover.daemon.timers import Deadlines
 from failover.daemon.tracker import STATUS_WORDS, Tracker
@@ -56,7 +58,10 @@ class RouterLoop:
         self.model = model
         self.bus = bus
         self.tracker = Tracker(self.check_changed)
-        self.deadlines: Deadlines[Router] = Deadlines(loop, self.on_timer, TIMER_SLACK)
+        self.lag = Histogram(LAG_BUCKETS)  # how late the routers' timers fire
+        self.deadlines: Deadlines[Router] = Deadlines(
+            loop, self.on_timer, TIMER_SLACK, self.lag.observe
+        )
         self._limiter = RateLimiter()
         self._closing: set[asyncio.Task[None]] = set()  # hooks finishing their queue
 
@@ -101,7 +106,8 @@ class RouterLoop:
             return
         name = group.config.name
         log.info("sync group %s %s -> %s (%s)", name, change.old.value, change.new.value,
-                 change.reason)  # fmt: skip
+                 change.reason, extra=fields(event="group_state", group=name,
+                 old=change.old.value, new=change.new.value, reason=change.reason))  # fmt: skip
         event = self.bus.publish(
             "state", group=name, old=change.old.value, new=change.new.value, reason=change.reason
         )
@@ -132,6 +138,8 @@ class RouterLoop:
                 continue
             r = iface.routers[result.advert.vrid]
             r.adverts_received += 1
+            if result.advert.priority == 0:
+                r.priority_zero_received += 1
             self.feed(r, r.core.receive(result.advert, result.source, now))
 
     def check_changed(self, name: str, now: float) -> None:
@@ -182,14 +190,23 @@ class RouterLoop:
             rej.reason.value,
             rej.detail,
             more,
-        )
+            extra=fields(event="drop", router=r.core.config.name if r else None,
+                         interface=iface.name, vrid=rej.vrid, source=rej.source,
+                         reason=rej.reason.value, detail=rej.detail,
+                         total=(r.drops if r else iface.drops)[rej.reason.value],
+                         unlogged=held_back),
+        )  # fmt: skip
 
     # -- actions ----------------------------------------------------------------------
     def execute(self, r: Router, actions: list[Action]) -> None:
         for action in actions:
             match action:
                 case StateChanged(old, new, reason):
-                    log.info("%s %s -> %s (%s)", r.label, old.value, new.value, reason)
+                    r.transitions[new.value] += 1
+                    log.info("%s %s -> %s (%s)", r.label, old.value, new.value, reason,
+                             extra=fields(event="state", **_names(r), old=old.value,
+                                          new=new.value, reason=reason,
+                                          priority=r.core.priority))  # fmt: skip
                     self._vmac_link(r, old, new)
                     event = self.bus.publish(
                         "state", **_names(r), old=old.value, new=new.value, reason=reason,
@@ -260,6 +277,8 @@ class RouterLoop:
                 log.warning("%s: sending advert failed: %s%s", r.label, err, more)
             return
         r.adverts_sent += 1
+        if priority == 0:
+            r.priority_zero_sent += 1
 
 
 def _names(r: Router) -> dict[str, str | int]:

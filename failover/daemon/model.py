@@ -128,6 +128,10 @@ class Router:
     adverts_received: int = 0
     send_errors: int = 0
     drops: Counter[str] = field(default_factory=Counter)
+    transitions: Counter[str] = field(default_factory=Counter)  # by the state entered
+    priority_zero_sent: int = 0
+    priority_zero_received: int = 0
+    announcements_sent: int = 0  # gratuitous ARPs / unsolicited NAs, one per address
     hook: HookQueue | None = None  # its `notify`, one event at a time
     vmac: VmacPort | None = None  # with use_vmac
     _wire: tuple[int, RouterConfig, list[tuple[IPAddress | None, bytes]]] | None = None
@@ -172,6 +176,10 @@ class Router:
         """Who holds an address in `VipClaims`: stable across reloads (names may change)."""
         interface, vrid = self.core.config.key
         return f"{interface}/{vrid}"
+
+    def announced(self, frames: int) -> None:
+        """A burst of gratuitous ARPs or NAs went out: `frames` of them."""
+        self.announcements_sent += frames
 
     def cancel_garp(self) -> None:
         for handle in self.garp:

@@ -41,7 +41,9 @@ from failover.daemon.addresses import AddressWorker, LinkChange
 from failover.daemon.errors import ExitCode, ReloadRefused, StartupError
 from failover.daemon.events import EventBus, Follower
 from failover.daemon.kernel import Kernel, system_kernel
+from failover.daemon.logs import fields
 from failover.daemon.loop import RouterLoop
+from failover.daemon.metrics import DaemonCounters, MetricsServer, collect, render
 from failover.daemon.model import Model
 from failover.daemon.reload import reload
 
@@ -72,6 +74,7 @@ class Daemon:
         self._stop = asyncio.Event()
         self.ready = asyncio.Event()  # set once started and answering on the control socket
         self.bus = EventBus()
+        self.counters = DaemonCounters()  # reloads, start time (metrics.py)
         self._exit = ExitCode.OK
         self._lock = asyncio.Lock()  # one start-up or reload at a time
         self._tasks: set[asyncio.Task[ReloadReply | ErrorReply]] = set()
@@ -93,6 +96,7 @@ class Daemon:
             self.kernel = await stack.enter_async_context(self._kernel_factory())
             self.addresses = AddressWorker(self.kernel.netlink, self._loop, self.kernel.vmacs)
             self.routers = RouterLoop(self._loop, self.addresses, self.model, self.bus)
+            await self._serve_metrics(stack)
             stack.callback(self.model.close)
             stack.callback(self.routers.deadlines.close)
             self._spawn(self.addresses.run(), stack)
@@ -118,6 +122,28 @@ class Daemon:
             raise StartupError(
                 ExitCode.SYSTEM, f"cannot create control socket {self.control_path}: {err}"
             ) from None
+
+    async def _serve_metrics(self, stack: AsyncExitStack) -> None:
+        """The Prometheus endpoint (`metrics_listen`), before any router starts: a port
+        in use fails the start-up having touched nothing."""
+        listen = self.initial.settings.metrics_listen
+        if listen is None:
+            return
+        server = MetricsServer(*listen, self.metrics_page)
+        try:
+            await server.start()
+        except OSError as err:
+            raise StartupError(
+                ExitCode.SYSTEM, f"cannot serve metrics on {_endpoint(listen)}: {err.strerror}"
+            ) from None
+        stack.push_async_callback(server.close)
+        log.info("metrics at http://%s/metrics", _endpoint(listen))
+
+    def metrics_page(self) -> str:
+        """One scrape: every metric as the model has it now."""
+        families = collect(self.model, self.routers.tracker.checks, self.routers.lag,
+                           self.counters, self._loop.time())  # fmt: skip
+        return render(families)
 
     def _spawn(self, work: Coroutine[Any, Any, None], stack: AsyncExitStack) -> None:
         """A background task, cancelled when the stack unwinds."""
@@ -147,6 +173,7 @@ class Daemon:
             len(self.model.routers),
             ", ".join(sorted({name for name, _ in self.model.interfaces})),
             self.control_path,
+            extra=fields(event="start", pid=os.getpid(), routers=len(self.model.routers)),
         )
 
     def _stopping(self) -> str | None:
@@ -211,11 +238,16 @@ class Daemon:
         """
         async with self._lock:
             try:
-                return await self._reload()
+                reply = await self._reload()
+                self.counters.reloads["ok"] += 1
+                return reply
             except ReloadRefused as err:
+                self.counters.reloads["refused"] += 1
                 for detail in err.details or [""]:
                     sep = ": " if detail else ""
-                    log.error("reload refused, nothing changed: %s%s%s", err.error, sep, detail)
+                    log.error("reload refused, nothing changed: %s%s%s", err.error, sep, detail,
+                              extra=fields(event="reload", result="refused", error=err.error,
+                                           detail=detail or None))  # fmt: skip
                 return error_reply(err.error, err.details)
 
     async def _reload(self) -> ReloadReply:
@@ -236,6 +268,11 @@ class Daemon:
                 f"the control socket stays {self.control_path}"
             )
             new = replace(new, settings=replace(new.settings, control_socket=kept))
+        serving = self.initial.settings.metrics_listen
+        if new.settings.metrics_listen != serving:
+            where = "off" if serving is None else _endpoint(serving)
+            warnings.append("metrics_listen is ignored until a restart; metrics stay " + where)
+            new = replace(new, settings=replace(new.settings, metrics_listen=serving))
 
         diff = await reload(
             self.kernel, self.model, new, self.routers, self.addresses, "reload", self._stopping
@@ -256,6 +293,15 @@ class Daemon:
             len(diff.removed),
             len(diff.changed),
             len(diff.unchanged),
+            extra=fields(
+                event="reload",
+                result="ok",
+                config=path,
+                added=[rc.name for rc in diff.added],
+                removed=[rc.name for rc in diff.removed],
+                changed=[new_rc.name for _, new_rc in diff.changed],
+                unchanged=len(diff.unchanged),
+            ),
         )
         return {
             "ok": True,
@@ -282,6 +328,11 @@ class Daemon:
         }
 
 
+def _endpoint(listen: tuple[str, int]) -> str:
+    host, port = listen
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
 async def _cancel(task: asyncio.Task[None]) -> None:
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
@@ -303,21 +354,3 @@ def run(config: Config, control_path: str, config_path: str | None = None) -> in
         for message in err.messages:
             print(f"failover: error: {message}", file=sys.stderr)
         return err.code
-
-
-def configure_logging(level: str) -> None:
-    """One line per event on stderr (journald adds its own metadata).
-
-    `level` applies to failover's own logger; libraries (pyroute2, asyncio) log
-    warnings and errors only.
-    """
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(
-        logging.Formatter(
-            "%(asctime)s.%(msecs)03d %(levelname)s %(message)s", datefmt="%Y-%m-%d %H:%M:%S"
-        )
-    )
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(logging.WARNING)
-    log.setLevel(level.upper())

@@ -38,10 +38,15 @@ class Deadlines(Generic[K]):
     """Deadlines of many keys (routers) on one asyncio timer; `fire(key)` when due."""
 
     def __init__(
-        self, loop: asyncio.AbstractEventLoop, fire: Callable[[K], object], slack: float
+        self,
+        loop: asyncio.AbstractEventLoop,
+        fire: Callable[[K], object],
+        slack: float,
+        late: Callable[[float], object] | None = None,
     ) -> None:
         self._loop = loop
         self._fire = fire
+        self._late = late  # told how late (s) each wake-up came after its deadline
         self._slack = slack
         self._due: dict[K, float] = {}  # each key's current deadline
         self._heap: list[tuple[float, int, K]] = []  # may hold stale entries
@@ -89,8 +94,10 @@ class Deadlines(Generic[K]):
         self._handle = self._loop.call_at(when, self._run)
 
     def _run(self) -> None:
-        self._handle = self._at = None
         now = self._loop.time()
+        if self._late is not None and self._at is not None:
+            self._late(max(0.0, now - self._at))
+        self._handle = self._at = None
         due: list[K] = []
         while self._heap and self._heap[0][0] <= now + self._slack:
             when, _, key = heapq.heappop(self._heap)

@@ -55,9 +55,10 @@ def schedule_bursts(
     delay: float,
     still_wanted: Callable[[], bool],
     on_error: Callable[[OSError], None],
+    on_sent: Callable[[], object] | None = None,
 ) -> list[asyncio.TimerHandle]:
     """Run `burst` now and `repeat - 1` more times `delay` apart, while `still_wanted()`;
-    an OSError goes to `on_error`."""
+    an OSError goes to `on_error`, each burst sent to `on_sent`."""
 
     def once() -> None:
         if not still_wanted():
@@ -66,6 +67,9 @@ def schedule_bursts(
             burst()
         except OSError as err:
             on_error(err)
+            return
+        if on_sent is not None:
+            on_sent()
 
     once()
     return [loop.call_later(i * delay, once) for i in range(1, repeat)]
@@ -108,13 +112,14 @@ class Announcer(Generic[A]):
         delay: float,
         still_wanted: Callable[[], bool],
         on_error: Callable[[OSError], None],
+        on_sent: Callable[[], object] | None = None,
     ) -> list[asyncio.TimerHandle]:
         """Send now and `repeat - 1` more times `delay` apart, while `still_wanted()`."""
 
         def burst() -> None:
             self.send(addresses)
 
-        return schedule_bursts(loop, burst, repeat, delay, still_wanted, on_error)
+        return schedule_bursts(loop, burst, repeat, delay, still_wanted, on_error, on_sent)
 
     def close(self) -> None:
         self._sock.close()

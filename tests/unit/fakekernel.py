@@ -72,8 +72,11 @@ class FakeAnnouncer(Generic[A]):
         delay: float,
         still_wanted: Callable[[], bool],
         on_error: Callable[[OSError], None],
+        on_sent: Callable[[], object] | None = None,
     ) -> list[asyncio.TimerHandle]:
         self.bursts.append(addresses)
+        if on_sent is not None:
+            on_sent()  # the first burst goes at once
         return []
 
     def close(self) -> None:

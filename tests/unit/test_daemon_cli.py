@@ -8,7 +8,7 @@ import pytest
 
 from failover import cli
 from failover.config import DEFAULT_CONFIG_PATH
-from failover.daemon import service
+from failover.daemon import logs
 from failover.daemon.errors import ExitCode
 
 
@@ -30,7 +30,7 @@ def test_exit_codes_are_distinct() -> None:
 def test_run_with_a_bad_config_exits_3(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(service, "configure_logging", lambda level: None)
+    monkeypatch.setattr(logs, "configure_logging", lambda level, fmt="text": None)
     bad = tmp_path / "bad.json"
     bad.write_text('{"vrid": 0, "interface_name": "eth0", "ip_addresses": ["192.0.2.5/24"]}')
     assert cli.main(["run", "--config", str(bad)]) == ExitCode.CONFIG

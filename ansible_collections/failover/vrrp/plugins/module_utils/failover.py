@@ -96,7 +96,7 @@ ROUTER_KEYS = (
     ("track", "track"),
     ("notify", "notify"),
 )
-SETTING_KEYS = ("control_socket", "garp_repeat", "garp_delay")
+SETTING_KEYS = ("control_socket", "garp_repeat", "garp_delay", "metrics_listen")
 # the keys of a check (failover/tracking_config.py), in the order the daemon's README lists them
 CHECK_KEYS = (
     "type",

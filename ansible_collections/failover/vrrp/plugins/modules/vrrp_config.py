@@ -14,7 +14,7 @@ description:
     VRRPv3, RFC 5798, over IPv4 or IPv6, multicast or unicast) from structured
     parameters and writes it atomically (a temporary file in the same folder, validated,
     then renamed over the old one).
-  - Without any of O(control_socket), O(garp_repeat), O(garp_delay), O(checks),
+  - Without any of O(control_socket), O(garp_repeat), O(garp_delay), O(metrics_listen), O(checks),
     O(sync_groups), O(routers[].track) or O(routers[].notify) the file is a list of router
     objects, the format of the original failover, so the file also works with it. With
     any of them, the object form (C(checks), C(virtual_routers), C(sync_groups) and the
@@ -199,6 +199,12 @@ options:
   garp_delay:
     description: Seconds between repeated gratuitous ARPs (object form).
     type: float
+  metrics_listen:
+    description:
+      - V(ADDRESS:PORT) where the daemon serves Prometheus metrics at C(/metrics), for
+        example V(127.0.0.1:9165) or V([::1]:9165) (object form). Off when unset.
+      - The daemon reads it at start only; a change takes a restart.
+    type: str
   validate:
     description:
       - Validate the new content with C(failover check) before writing it.
@@ -498,6 +504,7 @@ def main():
             control_socket=dict(type="str"),
             garp_repeat=dict(type="int"),
             garp_delay=dict(type="float"),
+            metrics_listen=dict(type="str"),
             checks=dict(type="dict"),
             sync_groups=dict(type="list", elements="dict", options=SYNC_GROUP_SPEC),
             validate=dict(type="bool", default=True),

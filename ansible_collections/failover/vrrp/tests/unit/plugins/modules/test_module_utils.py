@@ -33,6 +33,8 @@ def test_build_config_list_or_object():
     assert isinstance(build_config([r], {}), list)
     doc = build_config([r], {"garp_repeat": 2, "control_socket": None})
     assert doc == {"virtual_routers": [router_json(r)], "garp_repeat": 2}
+    doc = build_config([r], {"metrics_listen": "127.0.0.1:9165"})
+    assert doc == {"virtual_routers": [router_json(r)], "metrics_listen": "127.0.0.1:9165"}
 
 
 def test_redact_nested():

@@ -1,0 +1,346 @@
+"""Hostile wire: an attacker on the LAN sends crafted VRRP packets to a master and a backup.
+
+The attacker is the lab's client: scapy builds each Ethernet frame whole (IP header
+included, so a wrong TTL or checksum is ours to choose) and an AF_PACKET socket in the
+client's namespace puts it on the LAN. For every receive check the daemon counts
+(RFC 3768 7.1, RFC 5798 7.1; failover/protocol/receive.py) a crafted packet must move
+exactly that drop counter by exactly the number sent, nothing else, and leave the master
+master with its VIPs. A flood of 10^4 adverts a second must not stall the master's own
+adverts or make the backup take over, and every flooded packet is accounted for.
+Each test ends with the positive control: a valid higher-priority advert from the same
+attacker does take the mastership, so the crafted packets were heard and judged.
+
+Not reachable from the wire (the kernel judges these before a raw protocol-112 socket
+sees the packet): bad_ip_header, bad_protocol and an IPv4 packet shorter than its header
+or its total length; unit tests cover them (tests/unit/test_receive.py).
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from importlib.util import find_spec
+from ipaddress import IPv4Interface
+from typing import Any
+
+import pytest
+
+from failover.control import request
+from failover.lab import Lab, wait_until
+from failover.lab.nodes import Node, router
+from tests.support import MakeLab, holds_over_adverts, require
+
+pytestmark = pytest.mark.root
+TIMEOUT = 30
+V2, V3, OWNER, UNICAST, FOREIGN = 51, 52, 53, 54, 99  # VRIDs: r1 runs the first four
+VIPS = {vrid: IPv4Interface(f"192.0.2.{305 - vrid}/24") for vrid in (V2, V3, OWNER, UNICAST)}
+PASSWORD = "s3cret"
+SENT = 5  # crafted packets per drop reason
+GROUP_MAC = "01:00:5e:00:00:12"  # 224.0.0.18 (RFC 1112 6.4)
+FLOOD_RATE = 10_000  # adverts a second
+FLOOD_SECONDS = 10.0
+
+Where = int | str  # a VRID, or an interface name (drops no router of it owns)
+Counters = Counter[tuple[Where, str]]
+
+
+# -- the LAN: r1 master, r2 backup, the client the attacker -----------------------------
+
+
+def hostile_lab(make_lab: MakeLab) -> tuple[Lab, Node, Node]:
+    """r1 (priority 200) masters a v2 router with simple-text auth, a v3 one, an owned one
+    (priority 255, on r1 alone) and a unicast one; r2 (100) backs up all but the owned."""
+    require(find_spec("scapy") is not None, "needs scapy (the test extra)")
+    lab = make_lab(routers=2)
+    r1_ip, r2_ip = (str(h.ip) for h in lab.routers)
+
+    def routers(priority: int, peer: str) -> list[dict[str, Any]]:
+        vrs = [
+            router(V2, priority, vips=[VIPS[V2]], auth_type="simple", auth_password=PASSWORD),
+            router(V3, priority, vips=[VIPS[V3]], version=3),
+            router(UNICAST, priority, vips=[VIPS[UNICAST]], unicast_peers=[peer]),
+        ]
+        return [*vrs, router(OWNER, 255, vips=[VIPS[OWNER]])] if priority == 200 else vrs
+
+    r1 = Node(lab, "r1", routers(200, r2_ip)).start()
+    r2 = Node(lab, "r2", routers(100, r1_ip)).start()
+    wait_until(lambda: steady(lab, r1, r2), TIMEOUT, what="r1 master of all, r2 backup")
+    return lab, r1, r2
+
+
+def steady(lab: Lab, r1: Node, r2: Node) -> bool:
+    """r1 is master of every router and holds every VIP; r2 is backup of its three."""
+    return (
+        set(r1.states().values()) == {"MASTER"}
+        and set(r2.states().values()) == {"BACKUP"}
+        and all(lab.holders(vip) == [r1.host] for vip in VIPS.values())
+    )
+
+
+def counters(node: Node) -> Counters:
+    """Every receive counter of a daemon: adverts accepted and drops by reason, per router
+    (by VRID), and drops no router owns (per interface)."""
+    reply = request(node.socket_path, {"command": "status"}, timeout=5.0)
+    found: Counters = Counter()
+    for r in reply["routers"]:
+        found[r["vrid"], "adverts_received"] = r["adverts_received"]
+        found.update({(r["vrid"], reason): n for reason, n in r["drops"].items()})
+    for i in reply["interfaces"]:
+        found.update({(i["name"], reason): n for reason, n in i["drops"].items()})
+    return found
+
+
+def grown(before: Counters, after: Counters) -> dict[tuple[Where, str], int]:
+    """The counters that moved, by how much."""
+    return {k: after[k] - before[k] for k in after.keys() | before.keys() if after[k] != before[k]}
+
+
+# -- the attacker -----------------------------------------------------------------------
+
+
+class Attacker:
+    """Crafted frames out of the client's eth0: every header byte is the test's."""
+
+    def __init__(self, lab: Lab) -> None:
+        from pyroute2 import netns
+
+        assert lab.client is not None
+        self.lab = lab
+        self.ip = str(lab.client.ip)
+        ipr = lab.ipr(lab.client)
+        (link,) = ipr.get_links(ipr.link_lookup(ifname="eth0")[0])
+        self.mac = str(link.get_attr("IFLA_ADDRESS"))
+        self.sock = netns.create_socket(lab.client.ns, socket.AF_PACKET, socket.SOCK_RAW, 0)
+        self.sock.bind(("eth0", 0))
+
+    def frame(self, vrrp: Any, src: str | None = None, ttl: int = 255) -> bytes:
+        """An Ethernet frame to 224.0.0.18 with `vrrp` (scapy layer or bytes) in it."""
+        from scapy.layers.inet import IP
+        from scapy.layers.l2 import Ether
+        from scapy.packet import Raw
+
+        payload = Raw(vrrp) if isinstance(vrrp, bytes) else vrrp
+        ip = IP(src=src or self.ip, dst="224.0.0.18", ttl=ttl, proto=112)
+        return bytes(Ether(src=self.mac, dst=GROUP_MAC) / ip / payload)
+
+    def send(self, frame: bytes, count: int = 1) -> None:
+        for _ in range(count):
+            self.sock.send(frame)
+
+    def close(self) -> None:
+        self.sock.close()
+
+    def stream(self, frame: bytes, period: float = 1.0) -> Stream:
+        """Send `frame` every `period` s in the background until the stream is stopped."""
+        return Stream(self, frame, period)
+
+
+class Stream:
+    """A frame sent every `period` seconds by a thread, as a router sends its adverts."""
+
+    def __init__(self, attacker: Attacker, frame: bytes, period: float) -> None:
+        self._stop = threading.Event()
+        self.sent = 0
+
+        def run() -> None:
+            while not self._stop.is_set():
+                attacker.send(frame)
+                self.sent += 1
+                self._stop.wait(period)
+
+        self._thread = threading.Thread(target=run, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+@pytest.fixture
+def attacker_of() -> Iterator[Callable[[Lab], Attacker]]:
+    made: list[Attacker] = []
+
+    def make(lab: Lab) -> Attacker:
+        made.append(Attacker(lab))
+        return made[-1]
+
+    yield make
+    for a in made:
+        a.close()
+
+
+def advert(vrid: int = V2, priority: int = 100, v3: bool | None = None, **fields: Any) -> Any:
+    """A scapy VRRP layer (VRRPv3 for the v3 router, unless `v3` says), by default valid
+    for the router `vrid`: its VIP, its password."""
+    from scapy.layers.vrrp import VRRP, VRRPv3
+
+    addresses = [str(VIPS[vrid].ip)] if vrid in VIPS else ["192.0.2.99"]
+    base: dict[str, Any] = {"vrid": vrid, "priority": priority, "addrlist": addresses}
+    if vrid == V3 if v3 is None else v3:
+        return VRRPv3(**{**base, "adv": 100, **fields})
+    if vrid == V2:
+        word = PASSWORD.encode().ljust(8, b"\0")
+        base |= {
+            "authtype": 1,
+            "auth1": int.from_bytes(word[:4]),
+            "auth2": int.from_bytes(word[4:]),
+        }
+    return VRRP(**{**base, **fields})
+
+
+# -- every drop reason ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Crafted:
+    """One kind of crafted packet and the single counter it must move on r1."""
+
+    name: str
+    where: Where
+    reason: str
+    vrrp: Callable[[], Any]  # the VRRP layer (scapy) or bytes
+    ttl: int = 255
+
+
+NOT_OURS = ["192.0.2.99"]
+CRAFTED = [
+    # RFC 3768 7.1 / RFC 5798 7.1: MUST verify the TTL / Hop Limit is 255
+    Crafted("ttl 254", V2, "bad_ttl", advert, ttl=254),
+    # MUST verify the checksum (v3: with its pseudo-header)
+    Crafted("v2 checksum", V2, "bad_checksum", lambda: advert(chksum=0xDEAD)),
+    Crafted("v3 checksum", V3, "bad_checksum", lambda: advert(V3, chksum=0xDEAD)),
+    # MUST verify the version field (a v2 router: 2; a v3 router: 3)
+    Crafted("version 1", V2, "bad_version", lambda: advert(version=1)),
+    Crafted("v2 to v3", V3, "bad_version", lambda: advert(V3, v3=False)),
+    # RFC 3768 5.3.2: a type other than 1 (advertisement) MUST be discarded
+    Crafted("type 2", V2, "bad_type", lambda: advert(type=2)),
+    # MUST verify the VRID is configured on the receiving interface ...
+    Crafted("foreign vrid", "eth0", "unknown_vrid", lambda: advert(FOREIGN)),
+    # ... and that the local router is not the address owner
+    Crafted("to the owner", OWNER, "local_owner", lambda: advert(OWNER)),
+    # RFC 3768 7.1: MUST verify the auth type, and the simple-text password (5.3.10)
+    Crafted("auth type 0", V2, "auth_type_mismatch", lambda: advert(authtype=0, auth1=0, auth2=0)),
+    Crafted("password", V2, "auth_mismatch", lambda: advert(auth1=int.from_bytes(b"gues"))),
+    # RFC 3768 7.1: MUST verify the Adver Interval (v3 learns it: no such drop there)
+    Crafted("interval 2", V2, "interval_mismatch", lambda: advert(adv=2)),
+    # MAY verify the address list; from a non-owner a mismatch MUST be dropped
+    Crafted("v2 addresses", V2, "address_mismatch", lambda: advert(addrlist=NOT_OURS)),
+    Crafted("v3 addresses", V3, "address_mismatch", lambda: advert(V3, addrlist=NOT_OURS)),
+    # MUST verify the packet holds the whole message: cut short, or a count too large
+    Crafted("truncated", V2, "truncated", lambda: bytes(advert())[:6]),
+    Crafted("count 3 of 1", V2, "truncated", lambda: advert(ipcount=3)),
+    Crafted(
+        "count 1 of 2",
+        V2,
+        "length_mismatch",
+        lambda: advert(ipcount=1, addrlist=[str(VIPS[V2].ip), *NOT_OURS]),
+    ),
+    # unicast peers (keepalived's unicast_peer): adverts from listed peers only
+    Crafted("not a peer", UNICAST, "not_a_peer", lambda: advert(UNICAST)),
+]
+FENCE: tuple[Where, str] = ("eth0", "unknown_vrid")  # what the fence moves (see `judged`)
+
+
+def judged(node: Node, before: Counters, attacker: Attacker) -> dict[Any, int]:
+    """Send the fence (an advert for a VRID nobody runs), wait until the node counted it:
+    it judged everything sent before. Then what moved since `before`."""
+    attacker.send(attacker.frame(advert(FOREIGN)))
+
+    def probe() -> dict[Any, int]:
+        diff = grown(before, counters(node))
+        if diff.get(FENCE, 0) < 1:
+            raise AssertionError(f"moved so far: {diff}")
+        return diff
+
+    return wait_until(probe, TIMEOUT, what=f"{node.host_name} to judge the fence")
+
+
+def test_every_crafted_packet_is_dropped_and_counted(
+    make_lab: MakeLab, attacker_of: Callable[[Lab], Attacker]
+) -> None:
+    lab, r1, r2 = hostile_lab(make_lab)
+    attacker = attacker_of(lab)
+    for case in CRAFTED:
+        before = counters(r1)
+        attacker.send(attacker.frame(case.vrrp(), ttl=case.ttl), SENT)
+        diff = judged(r1, before, attacker)
+        want = Counter({(case.where, case.reason): SENT}) + Counter({FENCE: 1})
+        assert diff == want, f"{case.name}: {SENT} sent, counters moved {diff}"
+        assert steady(lab, r1, r2), f"{case.name}: the master changed"
+        print(f"{case.name}: {SENT} sent, {case.reason} +{SENT}, nothing else moved")
+
+    # r1's own address as the source (the daemon's own_advert counter): the kernel drops
+    # a packet from one of its own addresses before any socket sees it (a martian); r2,
+    # whose address it is not, takes it for r1's advert.
+    before, before_r2 = counters(r1), counters(r2)
+    attacker.send(attacker.frame(advert(priority=200), src=str(r1.host.ip)), SENT)
+    assert judged(r1, before, attacker) == {FENCE: 1}, "a spoofed own advert reached r1"
+    wait_until(
+        lambda: grown(before_r2, counters(r2)).get((V2, "adverts_received"), 0) >= SENT,
+        TIMEOUT,
+        what="r2 to accept the spoofed adverts as r1's",
+    )
+    assert steady(lab, r1, r2)
+    positive_control(lab, r1, r2, attacker)
+
+
+def backup_of(node: Node, vrid: int, master: str) -> bool:
+    """The node's router `vrid` is BACKUP and hears `master` as the master."""
+    (r,) = [r for r in node.status() if r["vrid"] == vrid]
+    return bool(r["state"] == "BACKUP" and r["master_ip"] == master)
+
+
+def positive_control(lab: Lab, r1: Node, r2: Node, attacker: Attacker) -> None:
+    """A valid advert above r1's priority, from the attacker's address: r1 goes backup
+    (RFC 3768 6.4.3) and a stream of them at the advert interval keeps it there (6.4.2),
+    both routers counting each one as accepted; once it stops r1 takes over again."""
+    before = counters(r1)
+    stream = attacker.stream(attacker.frame(advert(priority=250)))
+    try:
+        wait_until(
+            lambda: backup_of(r1, V2, attacker.ip), TIMEOUT, what="r1 backup of the attacker"
+        )
+        holds_over_adverts(
+            lambda: backup_of(r1, V2, attacker.ip) and backup_of(r2, V2, attacker.ip),
+            lambda: counters(r1)[V2, "adverts_received"],
+            3,
+            what="r1 and r2 backups of the attacker",
+        )
+    finally:
+        stream.stop()
+    key = (V2, "adverts_received")
+    assert judged(r1, before, attacker) == {key: stream.sent, FENCE: 1}
+    wait_until(lambda: steady(lab, r1, r2), TIMEOUT, what="r1 master again after the stream")
+
+
+def test_priority_255_with_a_foreign_address_list_is_taken_for_the_owner(
+    make_lab: MakeLab, attacker_of: Callable[[Lab], Attacker]
+) -> None:
+    """RFC 3768 7.1 (RFC 5798 7.1 alike): an address list that differs from ours is a
+    drop "if the packet was not generated by the address owner (Priority does not equal
+    255), ... otherwise continue processing". So a priority-255 advert listing addresses
+    that are not ours is accepted, and a master below 255 yields to it (6.4.3): VRRP
+    without authentication (RFC 3768 10, RFC 5798 9) cannot tell a spoofed owner from a
+    real one. keepalived 2.2 drops such an advert instead (its addr_list_err). This pins
+    the RFC's behaviour, and that the damage ends with the spoof: r1 takes over again
+    once the adverts stop (Master_Down_Interval later)."""
+    lab, r1, r2 = hostile_lab(make_lab)
+    attacker = attacker_of(lab)
+    for vrid in (V2, V3):
+        before = counters(r1)
+        spoof = attacker.stream(attacker.frame(advert(vrid, 255, addrlist=NOT_OURS)))
+        try:
+            wait_until(
+                lambda: backup_of(r1, vrid, attacker.ip),  # noqa: B023 (waited on at once)
+                TIMEOUT,
+                what=f"r1 to yield router {vrid} to the spoofed owner",
+            )
+            assert lab.holders(VIPS[vrid]) == [], "nobody serves the VIP while the spoof lasts"
+        finally:
+            spoof.stop()
+        key = (vrid, "adverts_received")
+        assert judged(r1, before, attacker) == {key: spoof.sent, FENCE: 1}, "not a drop"
+        wait_until(lambda: steady(lab, r1, r2), TIMEOUT, what="r1 master again after the spoof")

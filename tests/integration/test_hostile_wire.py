@@ -17,8 +17,12 @@ or its total length; unit tests cover them (tests/unit/test_receive.py).
 
 from __future__ import annotations
 
+import json
+import re
 import socket
+import sys
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -28,8 +32,9 @@ from typing import Any
 
 import pytest
 
+from bench.scale import process_cpu
 from failover.control import request
-from failover.lab import Lab, wait_until
+from failover.lab import Host, Lab, wait_until
 from failover.lab.nodes import Node, router
 from tests.support import MakeLab, holds_over_adverts, require
 
@@ -42,6 +47,8 @@ SENT = 5  # crafted packets per drop reason
 GROUP_MAC = "01:00:5e:00:00:12"  # 224.0.0.18 (RFC 1112 6.4)
 FLOOD_RATE = 10_000  # adverts a second
 FLOOD_SECONDS = 10.0
+MAX_LOG_LINES = 10  # per daemon during the flood: drops are logged rate-limited
+MAX_CPU_PER_PACKET = 200e-6  # CPU seconds per flooded packet judged; ~20 us measured
 
 Where = int | str  # a VRID, or an interface name (drops no router of it owns)
 Counters = Counter[tuple[Where, str]]
@@ -344,3 +351,150 @@ def test_priority_255_with_a_foreign_address_list_is_taken_for_the_owner(
         key = (vrid, "adverts_received")
         assert judged(r1, before, attacker) == {key: spoof.sent, FENCE: 1}, "not a drop"
         wait_until(lambda: steady(lab, r1, r2), TIMEOUT, what="r1 master again after the spoof")
+
+
+# -- a flood ----------------------------------------------------------------------------
+
+# The flood's sender, run in the client's namespace: one prebuilt frame, `rate` a second
+# for `seconds`, in bursts of a millisecond's worth; prints what it sent, as JSON.
+FLOODER = """
+import json, socket, sys, time
+frame, rate, seconds = bytes.fromhex(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
+sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+sock.bind(("eth0", 0))
+total, burst = int(rate * seconds), max(1, rate // 1000)
+sent = errors = 0
+start = time.monotonic()
+while sent + errors < total:
+    delay = start + (sent + errors) / rate - time.monotonic()
+    if delay > 0:
+        time.sleep(delay)
+    for _ in range(min(burst, total - sent - errors)):
+        try:
+            sock.send(frame)
+            sent += 1
+        except OSError:
+            errors += 1
+print(json.dumps({"sent": sent, "errors": errors, "seconds": time.monotonic() - start}))
+"""
+
+
+def socket_drops(pid: int) -> int:
+    """Packets the kernel dropped at the process's raw VRRP sockets (receive buffer
+    full): /proc/<pid>/net/raw's last column, for protocol 112 (the "port" 0x0070)."""
+    with open(f"/proc/{pid}/net/raw") as f:
+        rows = [line.split() for line in f.readlines()[1:]]
+    return sum(int(row[-1]) for row in rows if row[1].endswith(":0070"))
+
+
+NFT_TABLE = "hostile_wire"
+
+
+def count_input(lab: Lab, host: Host, source: str) -> None:
+    """An nftables counter of the IPv4 VRRP packets from `source` that reach the host's
+    input hook: what its raw sockets are handed, whatever the LAN lost on the way."""
+    rules = lab.path(f"{host.name}-count.nft")
+    rules.write_text(
+        f"table ip {NFT_TABLE} {{\n  chain input {{\n"
+        "    type filter hook input priority 0; policy accept;\n"
+        f"    ip saddr {source} ip protocol 112 counter\n  }}\n}}\n"
+    )
+    lab.run(host, ["nft", "-f", str(rules)])
+
+
+def delivered(node: Node) -> int:
+    """What `count_input`'s counter has seen on the node's host."""
+    out = node.lab.run(node.host, ["nft", "list", "chain", "ip", NFT_TABLE, "input"]).stdout
+    (packets,) = re.findall(r"counter packets (\d+)", out)
+    return int(packets)
+
+
+@dataclass
+class Sample:
+    """One daemon's figures at one moment."""
+
+    counters: Counters
+    adverts_sent: int
+    socket_drops: int
+    delivered: int
+    cpu: float
+    log_lines: int
+    at: float
+
+    @classmethod
+    def of(cls, node: Node) -> Sample:
+        pid = node.running.pid
+        (vr,) = [r for r in node.status() if r["vrid"] == V2]
+        return cls(counters(node), vr["adverts_sent"], socket_drops(pid), delivered(node),
+                   process_cpu(pid), len(node.log().splitlines()), time.monotonic())  # fmt: skip
+
+
+def test_a_flood_of_adverts_is_counted_and_the_master_stays(
+    make_lab: MakeLab, attacker_of: Callable[[Lab], Attacker]
+) -> None:
+    """10^4 adverts a second for 10 s, each dropped at the deepest v2 check (its address
+    list): r1 stays master with its VIPs, r2 backup, hearing r1's adverts throughout;
+    every flooded packet is either counted by each daemon or dropped by its socket's
+    full receive buffer (and counted there); the daemons log a few lines, not a line a
+    drop; their CPU is measured and printed."""
+    lab, r1, r2 = hostile_lab(make_lab)
+    attacker = attacker_of(lab)
+    assert lab.client is not None
+    frame = attacker.frame(advert(addrlist=NOT_OURS))
+    key = (V2, "address_mismatch")
+    for node in (r1, r2):
+        count_input(lab, node.host, attacker.ip)
+    before = {n: Sample.of(n) for n in (r1, r2)}
+    argv = [sys.executable, "-c", FLOODER, frame.hex(), str(FLOOD_RATE), str(FLOOD_SECONDS)]
+    flooder = lab.start(lab.client, argv, name="flooder")
+    while flooder.alive():  # the master stays, the backup too, all along
+        assert steady(lab, r1, r2), "the flood moved a router"
+        time.sleep(0.2)  # polling interval
+    assert flooder.wait() == 0, flooder.log()
+    report = json.loads(flooder.log().splitlines()[-1])
+    sent = report["sent"]
+    print(f"flood: {sent} sent in {report['seconds']:.2f} s ({sent / report['seconds']:.0f}/s), "
+          f"{report['errors']} send errors")  # fmt: skip
+
+    def accounted(node: Node) -> Sample:
+        """The node's sample once every flooded packet is counted or dropped by its socket."""
+        b = before[node]
+
+        def probe() -> Sample:
+            now = Sample.of(node)
+            seen = now.counters[key] - b.counters[key] + now.socket_drops - b.socket_drops
+            reached = now.delivered - b.delivered
+            if seen > reached:
+                raise AssertionError(f"{seen} counted, more than the {reached} delivered")
+            if seen < reached:
+                raise AssertionError(f"{seen} of {reached} delivered accounted for so far")
+            return now
+
+        return wait_until(probe, TIMEOUT, what=f"{node.host_name} to account for the flood")
+
+    after = {n: accounted(n) for n in (r1, r2)}
+    assert steady(lab, r1, r2)
+    for node in (r1, r2):
+        b, a = before[node], after[node]
+        wall, cpu = a.at - b.at, a.cpu - b.cpu
+        counted, overflowed = a.counters[key] - b.counters[key], a.socket_drops - b.socket_drops
+        print(f"{node.host_name}: {a.delivered - b.delivered} of {sent} delivered = {counted} "
+              f"counted as {key[1]} + {overflowed} dropped by the full socket buffer; CPU "
+              f"{cpu:.2f} s in {wall:.1f} s ({100 * cpu / wall:.0f}% of a core, "
+              f"{1e6 * cpu / counted:.1f} us a packet); "
+              f"{a.log_lines - b.log_lines} log lines")  # fmt: skip
+        assert a.delivered - b.delivered >= sent / 2, "the LAN lost most of the flood"
+        # r2 also hears r1's adverts (and counts the owned router's as unknown_vrid)
+        heard = {(v, "adverts_received") for v in (V2, V3, UNICAST)} | {FENCE}
+        assert set(grown(b.counters, a.counters)) <= {key} | (heard if node is r2 else set())
+        assert a.log_lines - b.log_lines <= MAX_LOG_LINES, "a log line a drop?"
+        assert cpu / counted < MAX_CPU_PER_PACKET
+    # r1's adverts went out and reached r2 all along (one a second: half is plenty)
+    (r1_before, r1_after), (r2_before, r2_after) = ((before[n], after[n]) for n in (r1, r2))
+    floor = (r1_after.at - r1_before.at) / 2
+    assert r1_after.adverts_sent - r1_before.adverts_sent >= floor
+    r2_heard = (
+        r2_after.counters[V2, "adverts_received"] - r2_before.counters[V2, "adverts_received"]
+    )
+    assert r2_heard >= floor
+    positive_control(lab, r1, r2, attacker)

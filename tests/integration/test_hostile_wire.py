@@ -27,24 +27,29 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from importlib.util import find_spec
-from ipaddress import IPv4Interface
+from ipaddress import IPv4Interface, IPv6Interface
 from typing import Any
 
 import pytest
 
 from bench.scale import process_cpu
 from failover.control import request
-from failover.lab import Host, Lab, wait_until
+from failover.lab import DEFAULT_VIP6, Host, Lab, wait_until
 from failover.lab.nodes import Node, router
 from tests.support import MakeLab, holds_over_adverts, require
 
 pytestmark = pytest.mark.root
 TIMEOUT = 30
-V2, V3, OWNER, UNICAST, FOREIGN = 51, 52, 53, 54, 99  # VRIDs: r1 runs the first four
-VIPS = {vrid: IPv4Interface(f"192.0.2.{305 - vrid}/24") for vrid in (V2, V3, OWNER, UNICAST)}
+V2, V3, OWNER, UNICAST, V6, FOREIGN = 51, 52, 53, 54, 55, 99  # r1 runs all but FOREIGN
+VIPS: dict[int, IPv4Interface | IPv6Interface] = {
+    **{vrid: IPv4Interface(f"192.0.2.{305 - vrid}/24") for vrid in (V2, V3, OWNER, UNICAST)},
+    V6: DEFAULT_VIP6,
+}
+NOT_OURS, NOT_OURS6 = ["192.0.2.99"], ["2001:db8::99"]
 PASSWORD = "s3cret"
 SENT = 5  # crafted packets per drop reason
 GROUP_MAC = "01:00:5e:00:00:12"  # 224.0.0.18 (RFC 1112 6.4)
+GROUP6_MAC = "33:33:00:00:00:12"  # ff02::12 (RFC 2464 7)
 FLOOD_RATE = 10_000  # adverts a second
 FLOOD_SECONDS = 10.0
 MAX_LOG_LINES = 10  # per daemon during the flood: drops are logged rate-limited
@@ -59,7 +64,8 @@ Counters = Counter[tuple[Where, str]]
 
 def hostile_lab(make_lab: MakeLab) -> tuple[Lab, Node, Node]:
     """r1 (priority 200) masters a v2 router with simple-text auth, a v3 one, an owned one
-    (priority 255, on r1 alone) and a unicast one; r2 (100) backs up all but the owned."""
+    (priority 255, on r1 alone), a unicast one and an IPv6 one; r2 (100) backs up all but
+    the owned one."""
     require(find_spec("scapy") is not None, "needs scapy (the test extra)")
     lab = make_lab(routers=2)
     r1_ip, r2_ip = (str(h.ip) for h in lab.routers)
@@ -69,6 +75,7 @@ def hostile_lab(make_lab: MakeLab) -> tuple[Lab, Node, Node]:
             router(V2, priority, vips=[VIPS[V2]], auth_type="simple", auth_password=PASSWORD),
             router(V3, priority, vips=[VIPS[V3]], version=3),
             router(UNICAST, priority, vips=[VIPS[UNICAST]], unicast_peers=[peer]),
+            router(V6, priority, vips=[VIPS[V6]], version=3),
         ]
         return [*vrs, router(OWNER, 255, vips=[VIPS[OWNER]])] if priority == 200 else vrs
 
@@ -96,7 +103,8 @@ def counters(node: Node) -> Counters:
         found[r["vrid"], "adverts_received"] = r["adverts_received"]
         found.update({(r["vrid"], reason): n for reason, n in r["drops"].items()})
     for i in reply["interfaces"]:
-        found.update({(i["name"], reason): n for reason, n in i["drops"].items()})
+        where = f"{i['name']} IPv{i['family']}"
+        found.update({(where, reason): n for reason, n in i["drops"].items()})
     return found
 
 
@@ -116,22 +124,29 @@ class Attacker:
 
         assert lab.client is not None
         self.lab = lab
-        self.ip = str(lab.client.ip)
+        self.ip, self.ip6 = str(lab.client.ip), str(lab.client.link_local["eth0"])
         ipr = lab.ipr(lab.client)
         (link,) = ipr.get_links(ipr.link_lookup(ifname="eth0")[0])
         self.mac = str(link.get_attr("IFLA_ADDRESS"))
         self.sock = netns.create_socket(lab.client.ns, socket.AF_PACKET, socket.SOCK_RAW, 0)
         self.sock.bind(("eth0", 0))
 
-    def frame(self, vrrp: Any, src: str | None = None, ttl: int = 255) -> bytes:
-        """An Ethernet frame to 224.0.0.18 with `vrrp` (scapy layer or bytes) in it."""
+    def frame(self, vrrp: Any, src: str | None = None, ttl: int = 255, v6: bool = False) -> bytes:
+        """An Ethernet frame to 224.0.0.18 (`v6`: ff02::12, from the link-local address)
+        with `vrrp` (scapy layer or bytes) in it; `ttl` is the TTL or Hop Limit."""
         from scapy.layers.inet import IP
+        from scapy.layers.inet6 import IPv6
         from scapy.layers.l2 import Ether
         from scapy.packet import Raw
 
         payload = Raw(vrrp) if isinstance(vrrp, bytes) else vrrp
-        ip = IP(src=src or self.ip, dst="224.0.0.18", ttl=ttl, proto=112)
-        return bytes(Ether(src=self.mac, dst=GROUP_MAC) / ip / payload)
+        if v6:
+            ether = Ether(src=self.mac, dst=GROUP6_MAC)
+            ip: Any = IPv6(src=src or self.ip6, dst="ff02::12", hlim=ttl, nh=112)
+        else:
+            ether = Ether(src=self.mac, dst=GROUP_MAC)
+            ip = IP(src=src or self.ip, dst="224.0.0.18", ttl=ttl, proto=112)
+        return bytes(ether / ip / payload)
 
     def send(self, frame: bytes, count: int = 1) -> None:
         for _ in range(count):
@@ -180,13 +195,13 @@ def attacker_of() -> Iterator[Callable[[Lab], Attacker]]:
 
 
 def advert(vrid: int = V2, priority: int = 100, v3: bool | None = None, **fields: Any) -> Any:
-    """A scapy VRRP layer (VRRPv3 for the v3 router, unless `v3` says), by default valid
+    """A scapy VRRP layer (VRRPv3 for the v3 routers, unless `v3` says), by default valid
     for the router `vrid`: its VIP, its password."""
     from scapy.layers.vrrp import VRRP, VRRPv3
 
-    addresses = [str(VIPS[vrid].ip)] if vrid in VIPS else ["192.0.2.99"]
+    addresses = [str(VIPS[vrid].ip)] if vrid in VIPS else NOT_OURS
     base: dict[str, Any] = {"vrid": vrid, "priority": priority, "addrlist": addresses}
-    if vrid == V3 if v3 is None else v3:
+    if vrid in (V3, V6) if v3 is None else v3:
         return VRRPv3(**{**base, "adv": 100, **fields})
     if vrid == V2:
         word = PASSWORD.encode().ljust(8, b"\0")
@@ -210,22 +225,24 @@ class Crafted:
     reason: str
     vrrp: Callable[[], Any]  # the VRRP layer (scapy) or bytes
     ttl: int = 255
+    v6: bool = False
 
 
-NOT_OURS = ["192.0.2.99"]
 CRAFTED = [
     # RFC 3768 7.1 / RFC 5798 7.1: MUST verify the TTL / Hop Limit is 255
     Crafted("ttl 254", V2, "bad_ttl", advert, ttl=254),
+    Crafted("hop limit 254", V6, "bad_ttl", lambda: advert(V6), ttl=254, v6=True),
     # MUST verify the checksum (v3: with its pseudo-header)
     Crafted("v2 checksum", V2, "bad_checksum", lambda: advert(chksum=0xDEAD)),
     Crafted("v3 checksum", V3, "bad_checksum", lambda: advert(V3, chksum=0xDEAD)),
+    Crafted("v6 checksum", V6, "bad_checksum", lambda: advert(V6, chksum=0xDEAD), v6=True),
     # MUST verify the version field (a v2 router: 2; a v3 router: 3)
     Crafted("version 1", V2, "bad_version", lambda: advert(version=1)),
     Crafted("v2 to v3", V3, "bad_version", lambda: advert(V3, v3=False)),
     # RFC 3768 5.3.2: a type other than 1 (advertisement) MUST be discarded
     Crafted("type 2", V2, "bad_type", lambda: advert(type=2)),
     # MUST verify the VRID is configured on the receiving interface ...
-    Crafted("foreign vrid", "eth0", "unknown_vrid", lambda: advert(FOREIGN)),
+    Crafted("foreign vrid", "eth0 IPv4", "unknown_vrid", lambda: advert(FOREIGN)),
     # ... and that the local router is not the address owner
     Crafted("to the owner", OWNER, "local_owner", lambda: advert(OWNER)),
     # RFC 3768 7.1: MUST verify the auth type, and the simple-text password (5.3.10)
@@ -236,6 +253,9 @@ CRAFTED = [
     # MAY verify the address list; from a non-owner a mismatch MUST be dropped
     Crafted("v2 addresses", V2, "address_mismatch", lambda: advert(addrlist=NOT_OURS)),
     Crafted("v3 addresses", V3, "address_mismatch", lambda: advert(V3, addrlist=NOT_OURS)),
+    Crafted(
+        "v6 addresses", V6, "address_mismatch", lambda: advert(V6, addrlist=NOT_OURS6), v6=True
+    ),
     # MUST verify the packet holds the whole message: cut short, or a count too large
     Crafted("truncated", V2, "truncated", lambda: bytes(advert())[:6]),
     Crafted("count 3 of 1", V2, "truncated", lambda: advert(ipcount=3)),
@@ -248,17 +268,22 @@ CRAFTED = [
     # unicast peers (keepalived's unicast_peer): adverts from listed peers only
     Crafted("not a peer", UNICAST, "not_a_peer", lambda: advert(UNICAST)),
 ]
-FENCE: tuple[Where, str] = ("eth0", "unknown_vrid")  # what the fence moves (see `judged`)
+FENCE: tuple[Where, str] = ("eth0 IPv4", "unknown_vrid")  # what the fence moves (`judged`)
+FENCE6: tuple[Where, str] = ("eth0 IPv6", "unknown_vrid")
 
 
-def judged(node: Node, before: Counters, attacker: Attacker) -> dict[Any, int]:
-    """Send the fence (an advert for a VRID nobody runs), wait until the node counted it:
-    it judged everything sent before. Then what moved since `before`."""
-    attacker.send(attacker.frame(advert(FOREIGN)))
+def judged(node: Node, before: Counters, attacker: Attacker, v6: bool = False) -> dict[Any, int]:
+    """Send the fence (an advert for a VRID nobody runs, in the family of the packets
+    before it: they came in on the same socket), wait until the node counted it: it
+    judged everything sent before. Then what moved since `before`."""
+    fence = FENCE6 if v6 else FENCE
+    attacker.send(
+        attacker.frame(advert(FOREIGN, v3=v6, addrlist=NOT_OURS6 if v6 else NOT_OURS), v6=v6)
+    )
 
     def probe() -> dict[Any, int]:
         diff = grown(before, counters(node))
-        if diff.get(FENCE, 0) < 1:
+        if diff.get(fence, 0) < 1:
             raise AssertionError(f"moved so far: {diff}")
         return diff
 
@@ -272,25 +297,31 @@ def test_every_crafted_packet_is_dropped_and_counted(
     attacker = attacker_of(lab)
     for case in CRAFTED:
         before = counters(r1)
-        attacker.send(attacker.frame(case.vrrp(), ttl=case.ttl), SENT)
-        diff = judged(r1, before, attacker)
-        want = Counter({(case.where, case.reason): SENT}) + Counter({FENCE: 1})
+        attacker.send(attacker.frame(case.vrrp(), ttl=case.ttl, v6=case.v6), SENT)
+        diff = judged(r1, before, attacker, case.v6)
+        want = Counter({(case.where, case.reason): SENT}) + Counter(
+            {FENCE6 if case.v6 else FENCE: 1}
+        )
         assert diff == want, f"{case.name}: {SENT} sent, counters moved {diff}"
         assert steady(lab, r1, r2), f"{case.name}: the master changed"
         print(f"{case.name}: {SENT} sent, {case.reason} +{SENT}, nothing else moved")
 
-    # r1's own address as the source (the daemon's own_advert counter): the kernel drops
-    # a packet from one of its own addresses before any socket sees it (a martian); r2,
-    # whose address it is not, takes it for r1's advert.
-    before, before_r2 = counters(r1), counters(r2)
-    attacker.send(attacker.frame(advert(priority=200), src=str(r1.host.ip)), SENT)
-    assert judged(r1, before, attacker) == {FENCE: 1}, "a spoofed own advert reached r1"
-    wait_until(
-        lambda: grown(before_r2, counters(r2)).get((V2, "adverts_received"), 0) >= SENT,
-        TIMEOUT,
-        what="r2 to accept the spoofed adverts as r1's",
-    )
-    assert steady(lab, r1, r2)
+    # r1's own address as the source: over IPv6 r1 counts it as its own advert looped
+    # back (own_advert); over IPv4 the kernel drops a packet from one of its own
+    # addresses before any socket sees it (a martian). r2 takes either for r1's advert.
+    for v6, vrid in ((True, V6), (False, V2)):
+        before, before_r2 = counters(r1), counters(r2)
+        own = str(r1.host.link_local["eth0"] if v6 else r1.host.ip)
+        attacker.send(attacker.frame(advert(vrid, 200), src=own, v6=v6), SENT)
+        fence = FENCE6 if v6 else FENCE
+        own_drops: dict[tuple[Where, str], int] = {("eth0 IPv6", "own_advert"): SENT} if v6 else {}
+        assert judged(r1, before, attacker, v6) == {**own_drops, fence: 1}, f"from {own}"
+        wait_until(
+            lambda: grown(before_r2, counters(r2)).get((vrid, "adverts_received"), 0) >= SENT,  # noqa: B023
+            TIMEOUT,
+            what="r2 to accept the spoofed adverts as r1's",
+        )
+        assert steady(lab, r1, r2)
     positive_control(lab, r1, r2, attacker)
 
 
@@ -474,6 +505,9 @@ def test_a_flood_of_adverts_is_counted_and_the_master_stays(
 
     after = {n: accounted(n) for n in (r1, r2)}
     assert steady(lab, r1, r2)
+    for node in (r1, r2):  # and no router changed state, however briefly
+        flood_started = time.monotonic() - before[node].at
+        assert all(r["since"] >= flood_started - 0.1 for r in node.status()), node.status()
     for node in (r1, r2):
         b, a = before[node], after[node]
         wall, cpu = a.at - b.at, a.cpu - b.cpu
@@ -485,7 +519,7 @@ def test_a_flood_of_adverts_is_counted_and_the_master_stays(
               f"{a.log_lines - b.log_lines} log lines")  # fmt: skip
         assert a.delivered - b.delivered >= sent / 2, "the LAN lost most of the flood"
         # r2 also hears r1's adverts (and counts the owned router's as unknown_vrid)
-        heard = {(v, "adverts_received") for v in (V2, V3, UNICAST)} | {FENCE}
+        heard = {(v, "adverts_received") for v in (V2, V3, UNICAST, V6)} | {FENCE}
         assert set(grown(b.counters, a.counters)) <= {key} | (heard if node is r2 else set())
         assert a.log_lines - b.log_lines <= MAX_LOG_LINES, "a log line a drop?"
         assert cpu / counted < MAX_CPU_PER_PACKET

@@ -364,8 +364,8 @@ def test_priority_255_with_a_foreign_address_list_is_taken_for_the_owner(
     that are not ours is accepted, and a master below 255 yields to it (6.4.3): VRRP
     without authentication (RFC 3768 10, RFC 5798 9) cannot tell a spoofed owner from a
     real one. keepalived 2.2 drops such an advert instead (its addr_list_err). This pins
-    the RFC's behaviour, and that the damage ends with the spoof: r1 takes over again
-    once the adverts stop (Master_Down_Interval later)."""
+    the RFC's behaviour: the event logged (the RFC's SHOULD), and the damage ending with
+    the spoof: r1 takes over again once the adverts stop (Master_Down_Interval later)."""
     lab, r1, r2 = hostile_lab(make_lab)
     attacker = attacker_of(lab)
     for vrid in (V2, V3):
@@ -378,6 +378,8 @@ def test_priority_255_with_a_foreign_address_list_is_taken_for_the_owner(
                 what=f"r1 to yield router {vrid} to the spoofed owner",
             )
             assert lab.holders(VIPS[vrid]) == [], "nobody serves the VIP while the spoof lasts"
+            said = f"VR_{vrid} vrid={vrid} eth0: accepted an owner's (priority 255) advert from"
+            assert f"{said} {attacker.ip} although its addresses" in r1.log()  # SHOULD log
         finally:
             spoof.stop()
         key = (vrid, "adverts_received")

@@ -6,8 +6,11 @@ The daemon runs through its own `run()` (tests/unit/harness.py); the kernel is f
 from __future__ import annotations
 
 import asyncio
+import logging
 from ipaddress import IPv4Address
 from pathlib import Path
+
+import pytest
 
 from failover.control import StatusReply
 from failover.protocol.packet import Advertisement, decode, encode
@@ -66,6 +69,29 @@ def test_receive_path_counts_adverts_and_drops_by_reason(tmp_path: Path) -> None
             assert r2.adverts_received == 0 and r2.drops == {}
 
     asyncio.run(main())
+
+
+def test_an_owner_advert_with_other_addresses_is_accepted_and_logged_a_few_times(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """RFC 3768 7.1: processed (not a drop), the event logged, rate-limited."""
+    caplog.set_level(logging.WARNING, logger="failover")
+    other = Advertisement(51, 255, (IPv4Address("192.0.2.101"),))
+
+    async def main() -> None:
+        async with Harness(tmp_path, ROUTERS) as h:
+            r = h.router(51)
+            h.kernel.socks["eth0"].inbox = [ip_packet(encode(other))] * 3
+            h.d.routers.on_readable(r.iface)
+            assert r.adverts_received == 3 and r.drops == {}
+            assert r.core.master_priority == 255
+
+    asyncio.run(main())
+    logged = [m for m in caplog.messages if "owner's (priority 255) advert" in m]
+    assert logged == [
+        "VR_1 vrid=51 eth0: accepted an owner's (priority 255) advert from 192.0.2.2 although its "
+        "addresses ['192.0.2.101'] differ from ours"
+    ]
 
 
 def test_master_sends_adverts_adds_vips_and_garps_then_shuts_down(tmp_path: Path) -> None:

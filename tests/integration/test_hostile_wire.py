@@ -323,6 +323,13 @@ def test_every_crafted_packet_is_dropped_and_counted(
             what="r2 to accept the spoofed adverts as r1's",
         )
         assert steady(lab, r1, r2)
+
+    # RFC 5798 has no interval check (a backup learns the master's, 6.4.2): a lower v3
+    # advert with another interval is accepted, and a master discards it (6.4.3).
+    before = counters(r1)
+    attacker.send(attacker.frame(advert(V3, adv=200)), SENT)
+    assert judged(r1, before, attacker) == {(V3, "adverts_received"): SENT, FENCE[False]: 1}
+    assert steady(lab, r1, r2)
     positive_control(lab, r1, r2, attacker)
 
 
@@ -363,7 +370,7 @@ def test_priority_255_with_a_foreign_address_list_is_taken_for_the_owner(
     255), ... otherwise continue processing". So a priority-255 advert listing addresses
     that are not ours is accepted, and a master below 255 yields to it (6.4.3): VRRP
     without authentication (RFC 3768 10, RFC 5798 9) cannot tell a spoofed owner from a
-    real one. keepalived 2.2 drops such an advert instead (its addr_list_err). This pins
+    real one. keepalived's check has no such exemption (addr_list_err). This pins
     the RFC's behaviour: the event logged (the RFC's SHOULD), and the damage ending with
     the spoof: r1 takes over again once the adverts stop (Master_Down_Interval later)."""
     lab, r1, r2 = hostile_lab(make_lab)

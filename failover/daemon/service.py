@@ -37,12 +37,14 @@ from failover.control import (
     bind_socket,
     error_reply,
 )
+from failover.control_access import group_id
 from failover.daemon.addresses import AddressWorker, LinkChange
 from failover.daemon.errors import ExitCode, ReloadRefused, StartupError
 from failover.daemon.events import EventBus, Follower
 from failover.daemon.kernel import Kernel, system_kernel
 from failover.daemon.loop import RouterLoop
 from failover.daemon.model import Model
+from failover.daemon.notify import Notifier
 from failover.daemon.reload import reload
 
 log = logging.getLogger("failover")
@@ -75,6 +77,7 @@ class Daemon:
         self._exit = ExitCode.OK
         self._lock = asyncio.Lock()  # one start-up or reload at a time
         self._tasks: set[asyncio.Task[ReloadReply | ErrorReply]] = set()
+        self.notify = Notifier()  # systemd's $NOTIFY_SOCKET and watchdog, if any
         self.kernel: Kernel  # set by run(), with:
         self.addresses: AddressWorker
         self.routers: RouterLoop
@@ -83,12 +86,14 @@ class Daemon:
     async def run(self) -> ExitCode:
         """Start, serve until SIGTERM/SIGINT (or a fatal error), stop; the exit code."""
         async with AsyncExitStack() as stack:
+            stack.callback(self.notify.close)  # last: the watchdog is fed while stopping
             handlers: dict[str, Handler] = {
                 STATUS: self.status,
                 RELOAD: self.reload_request,
                 EVENTS: self.events,
             }
-            control = ControlServer(self._bind_control(), handlers)
+            group = self._control_group()
+            control = ControlServer(self._bind_control(group), handlers, group)
             stack.push_async_callback(control.close)
             self.kernel = await stack.enter_async_context(self._kernel_factory())
             self.addresses = AddressWorker(self.kernel.netlink, self._loop, self.kernel.vmacs)
@@ -105,18 +110,33 @@ class Daemon:
             await control.start()
             self._spawn(self._watch_links(), stack)
             self.ready.set()
+            self.notify.ready(self._summary())  # sockets open, left-overs gone, listening
+            self.notify.start_watchdog(self._loop)
             await self._stop.wait()
+            self.notify.stopping()
         log.info("failover stopped")
         return self._exit
 
-    def _bind_control(self) -> socket.socket:
+    def _control_group(self) -> int | None:
+        """The gid of `control_group` (read-only access to the control socket), if set."""
+        name = self.initial.settings.control_group
         try:
-            return bind_socket(self.control_path)
+            return None if name is None else group_id(name)
+        except KeyError as err:
+            raise StartupError(ExitCode.CONFIG, f"control_group: {err.args[0]}") from None
+
+    def _bind_control(self, group: int | None) -> socket.socket:
+        try:
+            return bind_socket(self.control_path, group)
         except AlreadyRunning as err:
             raise StartupError(ExitCode.ALREADY_RUNNING, str(err)) from None
         except OSError as err:
+            hint = ""
+            if group is not None and isinstance(err, PermissionError):
+                hint = f" (giving it to control_group {self.initial.settings.control_group} "
+                hint += "needs CAP_CHOWN or membership: SupplementaryGroups= in the unit)"
             raise StartupError(
-                ExitCode.SYSTEM, f"cannot create control socket {self.control_path}: {err}"
+                ExitCode.SYSTEM, f"cannot create control socket {self.control_path}: {err}{hint}"
             ) from None
 
     def _spawn(self, work: Coroutine[Any, Any, None], stack: AsyncExitStack) -> None:
@@ -141,13 +161,13 @@ class Daemon:
                 if self._stop.is_set():
                     return
                 raise StartupError(err.code, *(err.details or [err.error])) from None
-        log.info(
-            "failover %d: %d virtual router(s) on %s, control socket %s",
-            os.getpid(),
-            len(self.model.routers),
-            ", ".join(sorted({name for name, _ in self.model.interfaces})),
-            self.control_path,
-        )
+        log.info("failover %d: %s, control socket %s", os.getpid(), self._summary(),
+                 self.control_path)  # fmt: skip
+
+    def _summary(self) -> str:
+        """`2 virtual router(s) on eth0, eth1`: the log's and systemd's STATUS= line."""
+        ifaces = ", ".join(sorted({name for name, _ in self.model.interfaces}))
+        return f"{len(self.model.routers)} virtual router(s) on {ifaces}"
 
     def _stopping(self) -> str | None:
         return "the daemon is stopping" if self._stop.is_set() else None
@@ -210,6 +230,7 @@ class Daemon:
         socket never moves (a restart moves it).
         """
         async with self._lock:
+            self.notify.reloading()
             try:
                 return await self._reload()
             except ReloadRefused as err:
@@ -217,6 +238,9 @@ class Daemon:
                     sep = ": " if detail else ""
                     log.error("reload refused, nothing changed: %s%s%s", err.error, sep, detail)
                 return error_reply(err.error, err.details)
+            finally:
+                if not self._stop.is_set():
+                    self.notify.ready(self._summary())
 
     async def _reload(self) -> ReloadReply:
         path = self.config_path
@@ -236,6 +260,13 @@ class Daemon:
                 f"the control socket stays {self.control_path}"
             )
             new = replace(new, settings=replace(new.settings, control_socket=kept))
+        kept_group = self.model.config.settings.control_group
+        if new.settings.control_group != kept_group:
+            warnings.append(
+                f"control_group {new.settings.control_group} is ignored until a restart; "
+                f"the control socket's group stays {kept_group}"
+            )
+            new = replace(new, settings=replace(new.settings, control_group=kept_group))
 
         diff = await reload(
             self.kernel, self.model, new, self.routers, self.addresses, "reload", self._stopping

@@ -50,6 +50,7 @@ READ_ONLY = frozenset({STATUS, EVENTS})  # what members of `control_group` may a
 MAX_REQUEST = 64 * 1024  # bytes in one request line
 CLIENT_TIMEOUT = 5.0
 REQUEST_TIMEOUT = 10.0  # seconds the server waits for a (complete) request line
+TOO_LONG = f"a request is one line of at most {MAX_REQUEST} bytes"
 MAX_CLIENTS = 256  # connections at once, at most a quarter of the fd limit (max_clients)
 RELOAD_TIMEOUT = 30.0  # a reload opens interfaces and reads netlink before it answers
 PROBE_TIMEOUT = 1.0
@@ -441,17 +442,21 @@ class ControlServer:
         self._waiting[writer] = None
         try:
             async with asyncio.timeout(REQUEST_TIMEOUT):
-                line = await reader.readline()
+                while True:
+                    try:
+                        return await reader.readuntil(b"\n")
+                    except asyncio.IncompleteReadError as err:  # the client closed
+                        return err.partial  # a last line without newline counts
+                    except asyncio.LimitOverrunError:  # longer than MAX_REQUEST: skip it
+                        if not await _skip_line(reader):
+                            return b""
+                    writer.write(json.dumps(error_reply(TOO_LONG)).encode() + b"\n")
+                    await writer.drain()
         except TimeoutError:
-            error = f"no complete request within {REQUEST_TIMEOUT:g}s"
-        except ValueError:  # asyncio's LimitOverrunError: no newline within the limit
-            error = f"a request is one line of at most {MAX_REQUEST} bytes"
-        else:
-            return line  # b"": the client closed; a last line without newline counts
+            await _refuse(writer, f"no complete request within {REQUEST_TIMEOUT:g}s")
+            return b""
         finally:
             self._waiting.pop(writer, None)
-        await _refuse(writer, error)
-        return b""
 
     async def _stream(
         self,
@@ -480,6 +485,20 @@ class ControlServer:
                 task.cancel()
             await asyncio.gather(sending, gone, return_exceptions=True)  # a client gone
             await messages.aclose()
+
+
+async def _skip_line(reader: asyncio.StreamReader) -> bool:
+    """Discard the rest of an over-long line; False if the client closed first."""
+    import asyncio
+
+    while True:
+        try:
+            await reader.readuntil(b"\n")
+            return True
+        except asyncio.LimitOverrunError as err:  # still no newline: drop what is there
+            await reader.readexactly(err.consumed)
+        except asyncio.IncompleteReadError:
+            return False
 
 
 async def _refuse(writer: asyncio.StreamWriter, error: str) -> None:

@@ -295,8 +295,7 @@ def bind_socket(path: str, group: int | None = None) -> socket.socket:
     parent = Path(path).parent
     if not parent.is_dir():
         parent.mkdir(mode=0o750, parents=True)
-        if group is not None:
-            os.chown(parent, -1, group)
+        _give(parent, group)
     with contextlib.suppress(FileNotFoundError):
         if not stat.S_ISSOCK(os.lstat(path).st_mode):
             raise FileExistsError(f"{path} exists and is not a socket")
@@ -316,8 +315,7 @@ def bind_socket(path: str, group: int | None = None) -> socket.socket:
     finally:
         os.umask(old_umask)
     try:
-        if group is not None:
-            os.chown(path, -1, group)  # needs CAP_CHOWN or membership of the group
+        _give(Path(path), group)
         os.chmod(path, 0o600 if group is None else 0o660)
         sock.listen(64)
     except OSError:
@@ -327,6 +325,13 @@ def bind_socket(path: str, group: int | None = None) -> socket.socket:
         raise
     sock.setblocking(False)
     return sock
+
+
+def _give(path: Path, group: int | None) -> None:
+    """Make `group` the file's group, if it is not already (the daemon's own gid, e.g.
+    systemd's Group=, needs no chown; chown needs CAP_CHOWN or membership)."""
+    if group is not None and path.stat().st_gid != group:
+        os.chown(path, -1, group)
 
 
 def max_clients() -> int:

@@ -8,8 +8,8 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 
 # python3-venv: the venv; procps: sysctl in the lab's namespaces; the rest: the lab,
-# its client and the interop peers.
-debs=(python3 python3-venv procps iproute2 iputils-ping nftables keepalived frr tshark)
+# its client and the interop peers; systemd: systemd-analyze checks the shipped unit.
+debs=(python3 python3-venv procps iproute2 iputils-ping nftables keepalived frr tshark systemd)
 missing=()
 if command -v dpkg-query >/dev/null; then
   for p in "${debs[@]}"; do

@@ -133,8 +133,8 @@ class Daemon:
         except OSError as err:
             hint = ""
             if group is not None and isinstance(err, PermissionError):
-                hint = f" (giving it to control_group {self.initial.settings.control_group} "
-                hint += "needs CAP_CHOWN or membership: SupplementaryGroups= in the unit)"
+                name = self.initial.settings.control_group
+                hint = f" (for control_group {name}, run the daemon with Group={name})"
             raise StartupError(
                 ExitCode.SYSTEM, f"cannot create control socket {self.control_path}: {err}{hint}"
             ) from None

@@ -17,6 +17,7 @@ from failover import control
 from failover.control import MAX_REQUEST, ControlServer, Handler, bind_socket, error_reply
 from failover.control_access import Peer
 from tests.control_replies import status_reply
+from tests.support import require
 
 Client = tuple[asyncio.StreamReader, asyncio.StreamWriter]
 
@@ -65,6 +66,8 @@ async def ask(path: str, data: bytes) -> list[Any]:
 
 def test_bind_with_a_group_is_never_open_to_others(tmp_path: Path, monkeypatch: Any) -> None:
     """The socket is 0600 when it appears (umask at bind), 0660 root:group before listen."""
+    require(os.geteuid() == 0, "giving a file to another group needs root")
+    group = 4242 if os.getgid() != 4242 else 4243  # not ours: a chown is needed
     path = tmp_path / "run" / "failover.sock"
     seen: list[int] = []
     chown = os.chown
@@ -75,15 +78,29 @@ def test_bind_with_a_group_is_never_open_to_others(tmp_path: Path, monkeypatch: 
         chown(p, uid, gid)
 
     monkeypatch.setattr(os, "chown", spy)
-    sock = bind_socket(str(path), os.getgid())
+    sock = bind_socket(str(path), group)
     try:
         assert seen == [0o600]  # as bound, before the group is given
         st = os.stat(path)
-        assert stat.S_IMODE(st.st_mode) == 0o660 and st.st_gid == os.getgid()
+        assert stat.S_IMODE(st.st_mode) == 0o660 and st.st_gid == group
         parent = os.stat(path.parent)
-        assert stat.S_IMODE(parent.st_mode) == 0o750 and parent.st_gid == os.getgid()
+        assert stat.S_IMODE(parent.st_mode) == 0o750 and parent.st_gid == group
     finally:
         sock.close()
+
+
+def test_the_own_group_needs_no_chown(tmp_path: Path, monkeypatch: Any) -> None:
+    """Under systemd's Group= the daemon's gid is the control group: no chown call
+    (the unit allows none)."""
+
+    def refuse(*_args: Any) -> None:
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "chown", refuse)
+    path = tmp_path / "c.sock"
+    bind_socket(str(path), os.getgid()).close()
+    st = os.stat(path)
+    assert stat.S_IMODE(st.st_mode) == 0o660 and st.st_gid == os.getgid()
 
 
 def test_an_existing_directory_is_left_as_it_is(tmp_path: Path) -> None:

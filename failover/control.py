@@ -205,12 +205,26 @@ class AlreadyRunning(Exception):
         self.pid = pid
 
 
+def connect(sock: socket.socket, path: str, timeout: float) -> None:
+    """connect() with `timeout` for the whole exchange; a full listen backlog (EAGAIN on
+    a unix socket, at once: the daemon is accepting a burst) is waited out, not fatal."""
+    sock.settimeout(timeout)
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            sock.connect(path)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"connect to {path}: the listen queue stays full") from None
+            time.sleep(0.01)
+
+
 def request(path: str, payload: Json, timeout: float = CLIENT_TIMEOUT) -> Json:
     """Send one request, return the decoded reply; ControlError on any failure."""
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-            sock.settimeout(timeout)
-            sock.connect(path)
+            connect(sock, path, timeout)
             sock.sendall(json.dumps(payload).encode() + b"\n")
             data = b""
             while not data.endswith(b"\n"):
@@ -247,8 +261,7 @@ def follow(path: str, timeout: float = CLIENT_TIMEOUT) -> Iterator[Json]:
     start. Iterating blocks between events."""
     try:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(timeout)
-        sock.connect(path)
+        connect(sock, path, timeout)
         sock.sendall(json.dumps({"command": EVENTS}).encode() + b"\n")
         lines = sock.makefile("rb")
         first = json.loads(lines.readline() or b"null")
@@ -272,9 +285,8 @@ def _messages(sock: socket.socket, lines: Any) -> Iterator[Json]:
 def probe(path: str) -> tuple[bool, int | None]:
     """Is a daemon listening at `path`? And its pid, if it answers."""
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-        sock.settimeout(PROBE_TIMEOUT)
         try:
-            sock.connect(path)
+            connect(sock, path, PROBE_TIMEOUT)
         except (ConnectionRefusedError, FileNotFoundError):
             return False, None
     try:
@@ -366,8 +378,10 @@ class ControlServer:
     async def start(self) -> None:
         import asyncio
 
+        # `backlog` is also how many connections one accept round takes, before any of
+        # them is served (and the oldest idle one pushed out): a quarter of the places.
         self._server = await asyncio.start_unix_server(
-            self._serve, sock=self._sock, limit=MAX_REQUEST
+            self._serve, sock=self._sock, limit=MAX_REQUEST, backlog=self.max_clients // 4
         )
 
     async def close(self) -> None:

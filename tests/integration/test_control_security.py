@@ -22,9 +22,9 @@ from typing import Any
 
 import pytest
 
-from failover.control import MAX_REQUEST, follow, request
+from failover.control import MAX_REQUEST, connect, follow, request
 from failover.lab import DEFAULT_VIP, Lab, wait_until
-from failover.lab.nodes import Node, converged, router
+from failover.lab.nodes import Node, converged, failover_argv, router
 from tests.support import MakeLab, require
 
 pytestmark = pytest.mark.root
@@ -210,7 +210,7 @@ def test_a_thousand_idle_clients_do_not_stop_a_takeover(make_lab: MakeLab, many_
         for _ in range(FLOOD):
             sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             clients.append(sock)
-            connect(sock, r2.socket_path)
+            connect(sock, r2.socket_path, TIMEOUT)
         flooded = takeover_delay(lab, r1, r2)
         # still answering, with the idle thousand connected (the oldest idle one yields)
         assert request(r2.socket_path, {"command": "status"})["routers"][0]["state"] == "MASTER"
@@ -227,19 +227,6 @@ def test_a_thousand_idle_clients_do_not_stop_a_takeover(make_lab: MakeLab, many_
     assert pushed_out >= FLOOD - 256  # the cap (MAX_CLIENTS) held
 
 
-def connect(sock: socket.socket, path: str) -> None:
-    """connect(), waiting while the listen backlog is full (EAGAIN on a unix socket)."""
-    deadline = time.monotonic() + TIMEOUT
-    while True:
-        try:
-            sock.connect(path)
-            return
-        except BlockingIOError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.01)
-
-
 def _closed(sock: socket.socket) -> bool:
     """True if the daemon closed this connection (EOF, or an error reply then EOF)."""
     sock.settimeout(0)
@@ -250,3 +237,31 @@ def _closed(sock: socket.socket) -> bool:
     except OSError:
         return True
     return data == b"" or data.startswith(b'{"ok": false')
+
+
+def test_a_low_fd_limit_is_not_exhausted_by_clients(make_lab: MakeLab) -> None:
+    """RLIMIT_NOFILE 64: the daemon serves at most 16 clients at once (a quarter), so 200
+    connections never bring it to EMFILE; it answers and fails over as usual."""
+    lab = make_lab(routers=1)
+    node = Node(lab, "r1", [router(VRID, 100)])
+    argv = [
+        "prlimit", "--nofile=64:64", "--",
+        *failover_argv("run", "--config", str(node.config_path),
+                       "--control-socket", node.socket_path),
+    ]  # fmt: skip
+    node.proc = lab.start(node.host, argv, name="r1-fd-limited")
+    wait_until(lambda: node.states() == {VRID: "MASTER"}, TIMEOUT, what="r1 master")
+    clients = []
+    try:
+        for _ in range(200):
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            clients.append(sock)
+            connect(sock, node.socket_path, TIMEOUT)
+        assert request(node.socket_path, {"command": "status"})["ok"] is True
+        held = sum(1 for s in clients if not _closed(s))
+    finally:
+        for sock in clients:
+            sock.close()
+    assert held <= 16
+    assert node.running.alive() and node.states() == {VRID: "MASTER"}
+    assert "Too many open files" not in node.log() and "out of system resource" not in node.log()

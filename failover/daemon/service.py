@@ -253,20 +253,16 @@ class Daemon:
         except ConfigError as err:
             raise ReloadRefused(f"{path}: invalid configuration", err.errors) from None
         warnings = [f"config: {w}" for w in new.warnings]
-        kept = self.model.config.settings.control_socket
-        if new.settings.control_socket != kept:
-            warnings.append(
-                f"control_socket {new.settings.control_socket} is ignored until a restart; "
-                f"the control socket stays {self.control_path}"
-            )
-            new = replace(new, settings=replace(new.settings, control_socket=kept))
-        kept_group = self.model.config.settings.control_group
-        if new.settings.control_group != kept_group:
-            warnings.append(
-                f"control_group {new.settings.control_group} is ignored until a restart; "
-                f"the control socket's group stays {kept_group}"
-            )
-            new = replace(new, settings=replace(new.settings, control_group=kept_group))
+        settings = self.model.config.settings  # the control socket is made once
+        for key, stays in (
+            ("control_socket", f"the control socket stays {self.control_path}"),
+            ("control_group", f"the control socket's group stays {settings.control_group}"),
+        ):
+            if getattr(new.settings, key) != getattr(settings, key):
+                warnings.append(
+                    f"{key} {getattr(new.settings, key)} is ignored until a restart; {stays}"
+                )
+                new = replace(new, settings=replace(new.settings, **{key: getattr(settings, key)}))
 
         diff = await reload(
             self.kernel, self.model, new, self.routers, self.addresses, "reload", self._stopping

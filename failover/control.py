@@ -241,7 +241,9 @@ def request(path: str, payload: Json, timeout: float = CLIENT_TIMEOUT) -> Json:
             f"nothing listens on {path} (a stale socket): the failover daemon is not running"
         ) from None
     except PermissionError:
-        raise ControlError(f"permission denied on {path} (the socket is root only)") from None
+        raise ControlError(
+            f"permission denied on {path} (root only, or members of the config's control_group)"
+        ) from None
     except TimeoutError:
         raise ControlError(f"no answer on {path} within {timeout:g}s") from None
     except OSError as err:
@@ -289,6 +291,8 @@ def probe(path: str) -> tuple[bool, int | None]:
             connect(sock, path, PROBE_TIMEOUT)
         except (ConnectionRefusedError, FileNotFoundError):
             return False, None
+        except TimeoutError:  # its listen queue stays full: alive, and busy
+            return True, None
     try:
         pid = request(path, {"command": STATUS}, timeout=PROBE_TIMEOUT).get("pid")
     except ControlError:

@@ -41,7 +41,7 @@ def watchdog_period(env: Mapping[str, str], pid: int) -> float | None:
 class Notifier:
     """Sends notify messages to the service manager, and feeds its watchdog."""
 
-    def __init__(self, env: Mapping[str, str] = os.environ) -> None:
+    def __init__(self, env: Mapping[str, str]) -> None:
         self.address = notify_address(env)
         self.period = watchdog_period(env, os.getpid())
         self._sock: socket.socket | None = None
@@ -49,6 +49,15 @@ class Notifier:
         if self.address is not None:
             self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
             self._sock.setblocking(False)
+
+    @classmethod
+    def from_environment(cls) -> Notifier:
+        """The manager systemd gave this process; the variables are then removed, as
+        sd_notify(3)'s unset_environment does, so checks and hooks do not inherit them."""
+        notifier = cls(dict(os.environ))
+        for name in ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID"):
+            os.environ.pop(name, None)
+        return notifier
 
     def send(self, *fields: str) -> bool:
         """One datagram of `KEY=value` lines; False if there is no manager or it failed."""

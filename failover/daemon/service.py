@@ -77,7 +77,7 @@ class Daemon:
         self._exit = ExitCode.OK
         self._lock = asyncio.Lock()  # one start-up or reload at a time
         self._tasks: set[asyncio.Task[ReloadReply | ErrorReply]] = set()
-        self.notify = Notifier()  # systemd's $NOTIFY_SOCKET and watchdog, if any
+        self.notify = Notifier.from_environment()  # systemd's $NOTIFY_SOCKET and watchdog, if any
         self.kernel: Kernel  # set by run(), with:
         self.addresses: AddressWorker
         self.routers: RouterLoop

@@ -85,6 +85,19 @@ def test_without_a_manager_nothing_is_sent() -> None:
     notifier.close()
 
 
+def test_children_do_not_inherit_the_manager(
+    manager: tuple[str, socket.socket], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path, sock = manager
+    monkeypatch.setenv("NOTIFY_SOCKET", path)
+    monkeypatch.setenv("WATCHDOG_USEC", "1000000")
+    notifier = Notifier.from_environment()
+    assert "NOTIFY_SOCKET" not in os.environ and "WATCHDOG_USEC" not in os.environ
+    assert notifier.period == 1.0 and notifier.send("READY=1")
+    assert sock.recv(4096) == b"READY=1"
+    notifier.close()
+
+
 def test_a_gone_manager_is_not_fatal(tmp_path: Path) -> None:
     assert Notifier({"NOTIFY_SOCKET": str(tmp_path / "none")}).send("READY=1") is False
 

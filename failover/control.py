@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypedDict, runtime_checkable
 
 from failover.control_access import ROOT, Peer, peer_credentials, refusal
+from failover.ratelimit import RateLimiter
 
 if TYPE_CHECKING:  # asyncio only loads with the server: clients (`failover check`) stay light
     import asyncio
@@ -378,6 +379,7 @@ class ControlServer:
         self._streams: set[asyncio.StreamWriter] = set()  # closed with the server
         self._clients: set[asyncio.StreamWriter] = set()
         self._waiting: dict[asyncio.StreamWriter, None] = {}  # idle, oldest first
+        self._refusals = RateLimiter()
 
     async def start(self) -> None:
         import asyncio
@@ -416,7 +418,11 @@ class ControlServer:
             return error_reply(f"unknown command {command[:40]!r} (known: {known})")
         denied = refusal(peer, command, READ_ONLY, self.group)
         if denied:
-            log.warning("control socket: %s refused to pid %d: %s", command, peer.pid, denied)
+            held = self._refusals.allow((peer.uid, command), time.monotonic())
+            if held is not None:  # one line per uid and verb every 10 s, not a flood
+                more = f" ({held} more since the last)" if held else ""
+                log.warning("control socket: %s refused to pid %d: %s%s",
+                            command, peer.pid, denied, more)  # fmt: skip
             return error_reply(denied)
         try:
             return handler(req)
@@ -525,7 +531,7 @@ async def _skip_line(reader: asyncio.StreamReader) -> bool:
 
 
 async def _refuse(writer: asyncio.StreamWriter, error: str) -> None:
-    """An error reply, then the connection ends (the protocol cannot resynchronize)."""
+    """An error reply, then the connection ends."""
     with contextlib.suppress(ConnectionError, OSError):
         writer.write(json.dumps(error_reply(error)).encode() + b"\n")
         await writer.drain()

@@ -217,3 +217,18 @@ def test_max_clients_is_a_quarter_of_the_fd_limit(monkeypatch: Any) -> None:
     assert control.max_clients() == 16
     monkeypatch.setattr(resource, "getrlimit", lambda _r: (65536, 65536))
     assert control.max_clients() == control.MAX_CLIENTS
+
+
+def test_refusals_are_logged_without_a_flood(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    server = ControlServer(bind_socket(str(tmp_path / "c.sock")), {"status": status})
+    stranger = Peer(pid=7, uid=1000, gid=1000)
+    with caplog.at_level("WARNING", logger="failover"):
+        replies = [server.answer(b'{"command": "status"}\n', stranger) for _ in range(50)]
+    asyncio.run(server.close())
+    assert all(isinstance(r, dict) and r["ok"] is False for r in replies)
+    assert [r.getMessage() for r in caplog.records] == [
+        "control socket: status refused to pid 7: permission denied: only root may use "
+        "the control socket (uid 1000)"
+    ]

@@ -109,14 +109,23 @@ def test_the_watchdog_is_fed_by_the_loop_and_starves_when_it_stalls(
     path, sock = manager
     notifier = Notifier({"NOTIFY_SOCKET": path, "WATCHDOG_USEC": "200000"})
 
+    async def pings(count: int) -> int:
+        """Let the loop run until `count` pings arrived (10 s at most); how many came."""
+        seen = 0
+        for _ in range(100):
+            await asyncio.sleep(0.1)
+            seen += len(received(sock))
+            if seen >= count:
+                break
+        return seen
+
     async def main() -> tuple[int, int, int]:
         notifier.start_watchdog(asyncio.get_running_loop())
-        await asyncio.sleep(1.0)
-        running = len(received(sock))
-        time.sleep(1.0)  # the loop stalls: a blocking call in a callback
-        stalled = len(received(sock))  # at most the one that was due as it stalled
-        await asyncio.sleep(1.0)
-        return running, stalled, len(received(sock))
+        running = await pings(3)
+        received(sock)
+        time.sleep(1.0)  # the loop stalls: a blocking call in a callback, 5 periods
+        stalled = len(received(sock))
+        return running, stalled, await pings(3)
 
     running, stalled, resumed = asyncio.run(main())
     notifier.close()

@@ -21,6 +21,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from ipaddress import (
     IPv4Address,
@@ -288,8 +289,16 @@ class Lab:
             )
         return done
 
-    def start(self, host: Host | str, argv: list[str], name: str | None = None) -> Proc:
-        """Start a long-running process in a host's namespace; stopped at teardown."""
+    def start(
+        self,
+        host: Host | str,
+        argv: list[str],
+        name: str | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> Proc:
+        """Start a long-running process in a host's namespace; stopped at teardown.
+
+        `env`: variables added to the inherited environment (e.g. NOTIFY_SOCKET)."""
         h = self.host(host)
         name = name or f"{h.name}-{Path(argv[0]).name}"
         taken = {p.name for p in self.procs}
@@ -297,7 +306,7 @@ class Lab:
         while unique in taken:
             n += 1
             unique = f"{name}.{n}"
-        proc = Proc(unique, h.argv(argv), self.dir / f"{unique}.log")
+        proc = Proc(unique, h.argv(argv), self.dir / f"{unique}.log", env)
         self.procs.append(proc)
         return proc
 

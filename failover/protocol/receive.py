@@ -11,7 +11,7 @@ from __future__ import annotations
 import hmac
 import struct
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from ipaddress import IPv4Address
 
 from failover.protocol.packet import (
@@ -53,7 +53,7 @@ class ReceivePolicy:
     advert_interval: int  # the wire field: seconds (v2), centiseconds (v3, not checked)
     addresses: frozenset[IPAddress]
     auth_type: int = AuthType.NONE
-    auth_data: bytes = b""
+    auth_data: bytes = field(default=b"", repr=False)  # a password: never in a repr
     version: int = VRRP_VERSION
     pseudo_header: bool = True  # v3 over IPv4: the checksum covers one (see packet.py)
     peers: frozenset[IPAddress] = frozenset()  # unicast: adverts only from these

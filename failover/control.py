@@ -75,6 +75,8 @@ class RouterStatus(TypedDict):
     adverts_sent: int
     adverts_received: int
     send_errors: int
+    # periods with another master on the LAN (a healed split, a preemption): router.py
+    dual_master_periods: int
     drops: dict[str, int]  # dropped adverts by reason, sorted by reason
 
 

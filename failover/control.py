@@ -15,6 +15,7 @@ two against each other.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import inspect
 import json
 import os
@@ -269,9 +270,44 @@ def probe(path: str) -> tuple[bool, int | None]:
     return True, pid if isinstance(pid, int) else None
 
 
-def bind_socket(path: str) -> socket.socket:
-    """Create the listening socket (mode 0600), or raise AlreadyRunning / OSError."""
+class ControlSocket(socket.socket):
+    """The listening control socket; it holds its path's lock until it is closed."""
+
+    lock: int | None = None  # the fd of `<path>.lock`, flock()ed (see `bind_socket`)
+
+    def close(self) -> None:
+        super().close()
+        if self.lock is not None:
+            os.close(self.lock)  # the kernel drops it too when the process dies (kill -9)
+            self.lock = None
+
+
+def bind_socket(path: str) -> ControlSocket:
+    """Create the listening socket (mode 0600), or raise AlreadyRunning / OSError.
+
+    An exclusive flock on `<path>.lock` (the file stays) comes first and is held while
+    the socket is open: finding the path stale, removing it and binding anew is then
+    one daemon's step. Without it two daemons started at once both found a crashed
+    one's socket stale, and the second removed the socket the first had just bound:
+    both ran.
+    """
     Path(path).parent.mkdir(mode=0o755, parents=True, exist_ok=True)
+    lock = os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise AlreadyRunning(path, probe(path)[1]) from None
+        sock = _bind(path)
+    except BaseException:
+        os.close(lock)
+        raise
+    sock.lock = lock
+    return sock
+
+
+def _bind(path: str) -> ControlSocket:
+    """`bind_socket`'s work, under the lock: a live socket refuses, a stale one goes."""
     with contextlib.suppress(FileNotFoundError):
         if not stat.S_ISSOCK(os.lstat(path).st_mode):
             raise FileExistsError(f"{path} exists and is not a socket")
@@ -279,7 +315,7 @@ def bind_socket(path: str) -> socket.socket:
         if live:
             raise AlreadyRunning(path, pid)
         os.unlink(path)  # stale: left by a daemon that did not exit cleanly
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock = ControlSocket(socket.AF_UNIX, socket.SOCK_STREAM)
     old_umask = os.umask(0o177)
     try:
         sock.bind(path)

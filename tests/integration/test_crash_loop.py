@@ -4,7 +4,9 @@
 r1 (priority 200) and r2 (150) share the VIP. Each round: a random wait, then SIGKILL to
 whichever daemon is MASTER at that moment (r1 once stable; r2 in the window where r2
 holds the VIP before a restarted r1 preempts), and at once a restart of it, as
-systemd's Restart=on-failure would. After every restart:
+systemd's Restart=on-failure would, with a second start beside it (an operator's, say):
+one of the two runs, the other exits 5 ("already running"), whichever won the race to
+the crashed daemon's stale socket. After every restart:
 
 - the VIP is only on the routers that are MASTER (every router's addresses read each
   time): a restarted daemon that comes up BACKUP has removed the VIP the kill left;
@@ -78,6 +80,25 @@ def second_daemon_is_refused(lab: Lab, node: Node) -> None:
     assert node.status()[0]["state"] in ("MASTER", "BACKUP")
 
 
+def restart_twice_at_once(lab: Lab, node: Node) -> None:
+    """Start the node's daemon twice at once: one runs (it becomes `node.proc`), the
+    other is refused. Both running (a lost race for the stale socket) times out here."""
+    argv = failover_argv("run", "--config", str(node.config_path),
+                         "--control-socket", node.socket_path)  # fmt: skip
+    first = node.start().running
+    second = lab.start(node.host, argv, name=f"{node.host.name}-failover")
+    wait_until(
+        lambda: first.returncode is not None or second.returncode is not None,
+        TIMEOUT,
+        what=f"one of two daemons started at once on {node.host.name} to be refused",
+    )
+    loser, winner = (first, second) if first.returncode is not None else (second, first)
+    assert loser.returncode == ExitCode.ALREADY_RUNNING, loser.log()
+    assert "is already running" in loser.log()
+    assert winner.alive(), winner.log()
+    node.proc = winner
+
+
 def cli_status(lab: Lab, node: Node) -> str:
     """`failover status` in the node's namespace, as an operator runs it."""
     argv = failover_argv("status", "--control-socket", node.socket_path)
@@ -105,7 +126,7 @@ def test_master_killed_at_random_moments_and_restarted(make_lab: MakeLab) -> Non
         victim = rng.choice(masters)
         t_kill = time.monotonic()
         victim.kill()
-        victim.start()  # Restart=on-failure
+        restart_twice_at_once(lab, victim)  # Restart=on-failure, and a rival
         killed[victim.host.name] += 1
         wait_until(victim.states, TIMEOUT, what=f"round {round_}: the restarted daemon answers")
         for n in nodes:

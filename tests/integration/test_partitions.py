@@ -8,7 +8,8 @@ the client's ARP entry for the VIP back on r1's MAC (r1 announces again: router.
 
 Timing is recorded, not asserted: each heal must converge before the next split (a
 generous timeout), and the figures (heal to one master, heal to the client's ARP entry,
-heal to r2's MASTER -> BACKUP event) are printed as median and max. The RNG is seeded
+heal to r2's MASTER -> BACKUP event; counted from just before `nft` deletes the split,
+so each includes its few ms) are printed as median and max. The RNG is seeded
 (FAILOVER_CHAOS_SEED, printed; random otherwise): it picks when each split comes and
 when, after r2 took over, each heal comes, and so where it falls between both masters'
 adverts. The client's ARP entry can only move by gratuitous ARPs here (its re-resolving
@@ -124,8 +125,9 @@ def test_split_and_heal_twenty_times_one_master_after_each(make_lab: MakeLab) ->
         )
         wait_until(lambda: client_points_to(r2), TIMEOUT, what=f"split {heal}: ARP on r2")
         time.sleep(rng.uniform(0.0, 2.0))  # and the heal, against both masters' adverts
-        lab.rejoin()
+        # From before the heal: r2 can step down before `nft` returns (upper bounds, then)
         healed, healed_wall = time.monotonic(), time.time()
+        lab.rejoin()
         wait_until(
             lambda: converged(nodes, VRID) is r1,
             TIMEOUT,

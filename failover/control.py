@@ -23,6 +23,7 @@ two against each other.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import inspect
 import json
 import logging
@@ -93,6 +94,8 @@ class RouterStatus(TypedDict):
     adverts_sent: int
     adverts_received: int
     send_errors: int
+    # periods with another master on the LAN (a healed split, a preemption): router.py
+    dual_master_periods: int
     drops: dict[str, int]  # dropped adverts by reason, sorted by reason
 
 
@@ -301,18 +304,52 @@ def probe(path: str) -> tuple[bool, int | None]:
     return True, pid if isinstance(pid, int) else None
 
 
-def bind_socket(path: str, group: int | None = None) -> socket.socket:
+class ControlSocket(socket.socket):
+    """The listening control socket; it holds its path's lock until it is closed."""
+
+    lock: int | None = None  # the fd of `<path>.lock`, flock()ed (see `bind_socket`)
+
+    def close(self) -> None:
+        super().close()
+        if self.lock is not None:
+            os.close(self.lock)  # the kernel drops it too when the process dies (kill -9)
+            self.lock = None
+
+
+def bind_socket(path: str, group: int | None = None) -> ControlSocket:
     """Create the listening socket, or raise AlreadyRunning / OSError.
 
     The file is 0600 root (0660 root:`group` with a control group) from its creation:
     bind() runs under umask 0177, the group and mode are set before listen(), so it is
     never reachable by anyone else, even for an instant. A directory created here is
     0750 (group `group`); an existing one is left as it is (systemd's RuntimeDirectory=).
+
+    An exclusive flock on `<path>.lock` (the file stays) comes first and is held while
+    the socket is open: finding the path stale, removing it and binding anew is then
+    one daemon's step. Without it two daemons started at once both found a crashed
+    one's socket stale, and the second removed the socket the first had just bound:
+    both ran.
     """
     parent = Path(path).parent
     if not parent.is_dir():
         parent.mkdir(mode=0o750, parents=True)
         _give(parent, group)
+    lock = os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise AlreadyRunning(path, probe(path)[1]) from None
+        sock = _bind(path, group)
+    except BaseException:
+        os.close(lock)
+        raise
+    sock.lock = lock
+    return sock
+
+
+def _bind(path: str, group: int | None) -> ControlSocket:
+    """`bind_socket`'s work, under the lock: a live socket refuses, a stale one goes."""
     with contextlib.suppress(FileNotFoundError):
         if not stat.S_ISSOCK(os.lstat(path).st_mode):
             raise FileExistsError(f"{path} exists and is not a socket")
@@ -320,7 +357,7 @@ def bind_socket(path: str, group: int | None = None) -> socket.socket:
         if live:
             raise AlreadyRunning(path, pid)
         os.unlink(path)  # stale: left by a daemon that did not exit cleanly
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock = ControlSocket(socket.AF_UNIX, socket.SOCK_STREAM)
     old_umask = os.umask(0o177)
     try:
         sock.bind(path)

@@ -142,7 +142,12 @@ class RouterLoop:
                 r.priority_zero_received += 1
             if result.mismatch is not None:
                 self._owner_mismatch(r, result.source, result.mismatch, now)
+            periods = r.core.dual_master_periods
             self.feed(r, r.core.receive(result.advert, result.source, now))
+            if r.core.dual_master_periods != periods:
+                log.warning("%s: another master on the LAN: %s (priority %d); dual-master "
+                            "period %d", r.label, result.source, result.advert.priority,
+                            r.core.dual_master_periods)  # fmt: skip
 
     def check_changed(self, name: str, now: float) -> None:
         """A check's status changed: the routers tracking it weigh it again."""

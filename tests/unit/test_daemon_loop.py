@@ -155,3 +155,36 @@ def test_adverts_on_the_wire_are_what_the_core_says(tmp_path: Path) -> None:
             assert decode(sent) == h.router(51).core.advertisement()
 
     asyncio.run(main())
+
+
+def test_another_master_is_counted_logged_and_announced_to(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """router.py "another master": the daemon carries it out (status, log, ARP burst);
+    a burst still under way stays cancellable beside the new one."""
+
+    async def main() -> None:
+        async with Harness(tmp_path, [router(51, 200)]) as h:
+            r = h.master(51)
+            became = r.core.state_since
+            assert became is not None
+            arps = h.kernel.arps["eth0"]
+            under_way = asyncio.get_running_loop().call_later(60, lambda: None)
+            r.garp = [under_way]  # as a long garp_repeat/garp_delay burst leaves it
+            h.kernel.socks["eth0"].inbox = [advert(51, 150)]
+            h.d.routers.on_readable(r.iface)  # within an interval of its own ARPs: no burst
+            (row,) = h.d.status({})["routers"]
+            assert row["state"] == "MASTER" and row["dual_master_periods"] == 1
+            logged = "eth0: another master on the LAN: 192.0.2.2 (priority 150); dual-master"
+            assert f"{logged} period 1" in caplog.text
+            lower = Advertisement(51, 150, (IPv4Address("192.0.2.100"),))
+            h.d.routers.feed(r, r.core.receive(lower, IPv4Address("192.0.2.2"), became + 1.5))
+            assert await h.d.addresses.drain(5)
+            assert arps.bursts == [(IPv4Address("192.0.2.100"),)] * 2  # became master, again
+            assert r.garp == [under_way]
+            h.kernel.socks["eth0"].inbox = [advert(51, 250)]  # 6.4.3: a higher one: backup
+            h.d.routers.on_readable(r.iface)
+            assert r.core.state is State.BACKUP and under_way.cancelled()
+            assert h.sent()[-1] == (51, 200)  # its last advert (router.py)
+
+    asyncio.run(main())

@@ -38,6 +38,7 @@ ROUTER_STATUS_KEYS = (
     "addresses",
     "adverts_sent",
     "adverts_received",
+    "dual_master_periods",
     "drops",
 )
 

@@ -147,6 +147,11 @@ routers:
     adverts_received:
       description: Advertisements received.
       type: int
+    dual_master_periods:
+      description:
+        - Periods in which this router, as master, heard another master (a healed
+          network split, or briefly a preemption); V(null) from a daemon without it.
+      type: int
     drops:
       description: Dropped advertisements by reason.
       type: dict

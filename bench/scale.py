@@ -78,6 +78,7 @@ class Settings:
     interval: float
     window: float
     settle: float
+    daemon: dict[str, Any] = field(default_factory=dict)  # failover's global keys, if any
 
     def extra(self) -> dict[str, Any]:
         """failover's router keys for the VRRP version (v2 is its default)."""
@@ -91,7 +92,7 @@ def make(lab: Lab, impl: str, host: str, prio: int, n: int, s: Settings) -> Peer
     if impl == "failover":
         routers = [router(v, prio, vips=[a], interval=s.interval, **s.extra())
                    for v, a in enumerate(vips, 1)]  # fmt: skip
-        return Node(lab, host, routers)
+        return Node(lab, host, routers, **s.daemon)
     instances = [Instance(v, prio, vips=(a,), version=s.version, interval=s.interval)
                  for v, a in enumerate(vips, 1)]  # fmt: skip
     return KeepalivedPeer(lab, host, instances)
@@ -255,8 +256,9 @@ class Takeover:
     outage: float  # the client's longest ping gap
 
 
-def takeovers(impl: str, cuts: int, s: Settings) -> list[Takeover]:
-    """N=1, r1 master cut off the LAN `cuts` times (healed and back as master between)."""
+def takeovers(impl: str, cuts: int, s: Settings, hogs: int = 0) -> list[Takeover]:
+    """N=1, r1 master cut off the LAN `cuts` times (healed and back as master between);
+    `hogs` busy-loop processes in r2's namespace from the start to the end."""
     bound = master_down_interval(PRIORITIES[1], s.interval, s.version)
     out = []
     with Lab(routers=2, ipv6=False) as lab:
@@ -264,6 +266,8 @@ def takeovers(impl: str, cuts: int, s: Settings) -> list[Takeover]:
         path = str(lab.path("adverts.txt"))
         lab.start(lab.client, [sys.executable, str(CAPTURE), LANS[0].ifname, path])
         master, backup, _ = start_pair(lab, impl, 1, s)
+        for _ in range(hogs):
+            lab.start(backup.host, [sys.executable, "-c", "while True: pass"], name="hog")
         r1, r2 = (str(p.host.ip) for p in (master, backup))
         pinger = lab.ping(DEFAULT_VIP.ip, period=0.01)
         for i in range(cuts):

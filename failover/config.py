@@ -47,6 +47,8 @@ class Settings:
     control_socket: str = DEFAULT_CONTROL_SOCKET
     garp_repeat: int = 3
     garp_delay: float = 0.2
+    realtime_priority: int | None = None  # SCHED_RR 1..99 (daemon/scheduling.py)
+    nice: int | None = None  # -20..19
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +157,8 @@ SETTINGS_SCHEMA = {
     vol.Optional("control_socket", default=DEFAULT_CONTROL_SOCKET): string,
     vol.Optional("garp_repeat", default=3): integer(1, 100),
     vol.Optional("garp_delay", default=0.2): number(0, 60),
+    vol.Optional("realtime_priority"): integer(1, 99),
+    vol.Optional("nice"): integer(-20, 19),
 }
 
 
@@ -176,6 +180,8 @@ def parse(data: Any) -> Config:
                 control_socket=top["control_socket"],
                 garp_repeat=top["garp_repeat"],
                 garp_delay=top["garp_delay"],
+                realtime_priority=top.get("realtime_priority"),
+                nice=top.get("nice"),
             )
         except vol.Invalid as err:
             errors.extend(errors_of("", err))

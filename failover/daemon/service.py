@@ -44,6 +44,7 @@ from failover.daemon.kernel import Kernel, system_kernel
 from failover.daemon.loop import RouterLoop
 from failover.daemon.model import Model
 from failover.daemon.reload import reload
+from failover.daemon.scheduling import apply as apply_scheduling
 
 log = logging.getLogger("failover")
 
@@ -101,6 +102,7 @@ class Daemon:
                 self._loop.add_signal_handler(sig, self._on_signal, sig)
                 stack.callback(self._loop.remove_signal_handler, sig)
             await self.kernel.links.bind()  # before reading link states: no change missed
+            apply_scheduling(self.initial.settings)
             await self._start()
             await control.start()
             self._spawn(self._watch_links(), stack)
@@ -236,6 +238,11 @@ class Daemon:
                 f"the control socket stays {self.control_path}"
             )
             new = replace(new, settings=replace(new.settings, control_socket=kept))
+        old = self.model.config.settings  # scheduling.py applies these at start-up only
+        for key in ("realtime_priority", "nice"):
+            if getattr(new.settings, key) != getattr(old, key):
+                warnings.append(f"{key} {getattr(new.settings, key)} waits for a restart")
+                new = replace(new, settings=replace(new.settings, **{key: getattr(old, key)}))
 
         diff = await reload(
             self.kernel, self.model, new, self.routers, self.addresses, "reload", self._stopping

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from bench.loss_soak import consecutive_losses, expected_takeovers, late_gaps, takeovers
+from bench.loss_soak import (
+    consecutive_losses,
+    expected_takeovers,
+    late_gaps,
+    poisson_range,
+    takeovers,
+)
 from failover.protocol.router import master_down_interval
 
 R1, R2 = "192.0.2.1", "192.0.2.2"
@@ -52,3 +58,9 @@ def test_a_takeover_runs_from_the_backups_advert_to_the_masters_next() -> None:
 def test_a_goodbye_is_no_takeover() -> None:
     adverts = [(1.0, R1, 1, 200), (2.0, R2, 1, 0), (3.0, R1, 1, 200)]
     assert takeovers(adverts, R1, R2, 0.0, 10.0) == []
+
+
+def test_the_poisson_range_holds_the_central_95_percent() -> None:
+    assert poisson_range(0.0) == (0, 0)
+    assert poisson_range(0.5) == (0, 2)  # P(0) = 0.61; P(<= 1) = 0.91, P(<= 2) = 0.986
+    assert poisson_range(11.3) == (5, 18)

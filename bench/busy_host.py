@@ -114,8 +114,8 @@ def main() -> int:
     print("\n" + "\n".join(lines))
     if args.write:
         body = [
-            f"## Busy host: takeover timing with {args.hogs} busy loops in the backup's "
-            "namespace (`bench/busy_host.py`)",
+            f"## Busy host: VRRPv{args.version} at {args.interval:g} s, {args.hogs} busy "
+            "loops in the backup's namespace (`bench/busy_host.py`)",
             "",
             "```",
             command,
@@ -133,8 +133,9 @@ def main() -> int:
             "|---|---|",
             *(f"| {k} | {v} |" for k, v in machine.items()),
         ]
-        write_section("busy-host", "\n".join(body))
-        print(f"wrote section busy-host of {RELIABILITY}")
+        key = f"busy-host-v{args.version}-{args.interval:g}s"
+        write_section(key, "\n".join(body))
+        print(f"wrote section {key} of {RELIABILITY}")
     return 0
 
 

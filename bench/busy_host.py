@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
 from dataclasses import dataclass, field
 from functools import partial
@@ -28,9 +27,16 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.doc_section import RELIABILITY, write_section
-from bench.scale import PRIORITIES, Settings, Takeover, facts, retried, snapshot, spread, takeovers
-from failover.lab.netns import unavailable
+from bench.reliability import RELIABILITY, measured_run, write_section
+from bench.scale import (
+    PRIORITIES,
+    Settings,
+    Takeover,
+    retried,
+    runnable,
+    spread,
+    takeovers,
+)
 from failover.protocol.router import master_down_interval
 
 CONDITIONS = ("idle", "hog")
@@ -82,21 +88,12 @@ def main() -> int:
     write = f"write the section in {RELIABILITY.relative_to(RELIABILITY.parents[1])}"
     parser.add_argument("--write", action="store_true", help=write)
     args = parser.parse_args()
-    if args.version == 2 and args.interval != int(args.interval):
-        parser.error("VRRPv2 intervals are whole seconds (use --version 3)")
-    reason = unavailable()
-    if reason:
-        print(f"bench: {reason}", file=sys.stderr)
+    if not runnable(parser, args.version, args.interval):
         return 2
     command = ".venv/bin/python bench/busy_host.py " + " ".join(sys.argv[1:])
     print(f"{command}\n{args.cuts} cuts each, {args.hogs} busy loops", flush=True)
-    machine = facts()
-    machine["load before (uptime)"] = " ".join(f"{v:.2f}" for v in os.getloadavg())
-    code, digest = snapshot()
-    machine["failover code measured"] = f"a copy of failover/ made at the start, sha256 {digest}"
     results: dict[tuple[str, str], list[Takeover]] = {}
-    os.chdir(code)  # the daemons run the copy: edits during the run do not reach them
-    try:
+    with measured_run() as machine:
         for condition in CONDITIONS:
             hogs = args.hogs if condition == "hog" else 0
             for v in variants(args):
@@ -105,10 +102,6 @@ def main() -> int:
                 results[v.label, condition] = retried(
                     f"{v.label} {condition}", partial(takeovers, v.impl, args.cuts, s, hogs)
                 )
-    finally:
-        os.chdir(RELIABILITY.parents[1])
-        shutil.rmtree(code, ignore_errors=True)
-    machine["load after (uptime)"] = " ".join(f"{v:.2f}" for v in os.getloadavg())
     bound = master_down_interval(PRIORITIES[1], args.interval, args.version)
     lines = table(results, bound)
     print("\n" + "\n".join(lines))

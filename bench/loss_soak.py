@@ -41,7 +41,6 @@ import argparse
 import contextlib
 import math
 import os
-import shutil
 import statistics
 import sys
 import time
@@ -51,13 +50,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.doc_section import RELIABILITY, write_section
-from bench.scale import CAPTURE, IMPLS, PRIORITIES, Settings, converged, facts, snapshot
+from bench.reliability import RELIABILITY, measured_run, write_section
+from bench.scale import CAPTURE, IMPLS, PRIORITIES, Settings, converged, runnable
 from bench.scale import start_pair as start_scale_pair
 from bench.v3_outage import Peer
 from bench.vrrp_capture import read as read_adverts
 from failover.lab.lab import LANS, Lab
-from failover.lab.netns import unavailable
 from failover.lab.wait import wait_until
 from failover.protocol.router import master_down_interval
 
@@ -329,27 +327,14 @@ def main() -> int:
     levels = [int(v) for v in str(args.levels).split(",")]
     if not all(0 < v < 100 for v in levels):
         parser.error("--levels: percentages between 1 and 99")
-    if args.version == 2 and args.interval != int(args.interval):
-        parser.error("VRRPv2 intervals are whole seconds (use --version 3)")
-    reason = unavailable()
-    if reason:
-        print(f"bench: {reason}", file=sys.stderr)
+    if not runnable(parser, args.version, args.interval):
         return 2
     command = ".venv/bin/python bench/loss_soak.py " + " ".join(sys.argv[1:])
     settings = Settings(args.version, args.interval, 0.0, 0.0)
     print(f"{command}\nlevels {levels} %, {args.minutes:g} min, VRRPv{args.version} at "
           f"{args.interval:g} s", flush=True)  # fmt: skip
-    machine = facts()
-    machine["load before (uptime)"] = " ".join(f"{v:.2f}" for v in os.getloadavg())
-    code, digest = snapshot()
-    machine["failover code measured"] = f"a copy of failover/ made at the start, sha256 {digest}"
-    os.chdir(code)  # the daemons run the copy: edits during the run do not reach them
-    try:
+    with measured_run() as machine:
         rows, loads = soak_all(levels, settings, args.minutes)
-    finally:
-        os.chdir(RELIABILITY.parents[1])
-        shutil.rmtree(code, ignore_errors=True)
-    machine["load after (uptime)"] = " ".join(f"{v:.2f}" for v in os.getloadavg())
     print()
     print("\n".join(table(rows, settings, args.minutes)))
     if args.write:

@@ -479,6 +479,17 @@ def snapshot() -> tuple[Path, str]:
     return folder, digest.hexdigest()[:12]
 
 
+def runnable(parser: argparse.ArgumentParser, version: int, interval: float) -> bool:
+    """False (the reason on stderr) without network namespaces; a usage error for a
+    VRRPv2 interval that is not whole seconds."""
+    if version == 2 and interval != int(interval):
+        parser.error("VRRPv2 intervals are whole seconds (use --version 3)")
+    reason = unavailable()
+    if reason:
+        print(f"bench: {reason}", file=sys.stderr)
+    return not reason
+
+
 def facts() -> dict[str, str]:
     """The machine and the code the figures come from."""
 
@@ -634,11 +645,7 @@ def main() -> int:
     args.ns = [int(n) for n in str(args.ns).split(",")]
     if not all(1 <= n <= 255 for n in args.ns):
         parser.error("--ns: counts between 1 and 255")
-    if args.version == 2 and args.interval != int(args.interval):
-        parser.error("VRRPv2 intervals are whole seconds (use --version 3)")
-    reason = unavailable()
-    if reason:
-        print(f"bench: {reason}", file=sys.stderr)
+    if not runnable(parser, args.version, args.interval):
         return 2
     if args.write:
         with contextlib.suppress(ImportError):

@@ -7,6 +7,10 @@ Applied once, at start-up, to the whole process (every thread); neither is set u
 asked, and a refusal (no CAP_SYS_NICE, or a cgroup without real-time budget) is logged
 as an error naming the key and the daemon runs on with the scheduling it has.
 
+The shipped systemd unit (failover/data/failover.service) allows neither SCHED_RR nor
+a negative nice: it has RestrictRealtime=yes and no CAP_SYS_NICE; a drop-in with
+`RestrictRealtime=no` and CAP_SYS_NICE added to CapabilityBoundingSet and
+AmbientCapabilities allows both.
 The kernel's real-time throttling (/proc/sys/kernel/sched_rt_runtime_us, 95 % by
 default) still leaves the other tasks some CPU if the daemon ever spins.
 """
@@ -41,8 +45,8 @@ def apply(settings: Settings) -> list[str]:
         except OSError as err:
             failed.append(
                 f"realtime_priority {settings.realtime_priority}: cannot set SCHED_RR: "
-                f"{err.strerror} (needs root or CAP_SYS_NICE, and real-time CPU time in "
-                "the daemon's cgroup)"
+                f"{err.strerror} (needs CAP_SYS_NICE, real-time CPU time in the daemon's "
+                "cgroup and, under systemd, RestrictRealtime=no)"
             )
         else:
             log.info("scheduling: SCHED_RR priority %d", settings.realtime_priority)

@@ -281,9 +281,11 @@ def takeovers(impl: str, cuts: int, s: Settings, hogs: int = 0) -> list[Takeover
             cut_at = marks[0]
             adverts = wait_until(partial(_after, path, r2, cut_at), 10,
                                  what="r2's first advert after the cut")  # fmt: skip
-            last = max(t for t, src, _, _ in adverts if src == r1 and t <= cut_at)
             first = _first(adverts, r2, cut_at)
             assert first is not None
+            # r1's last advert before r2's first, not before the cut's time mark: one sent
+            # while the port was going down still reached r2 (a delay one interval long)
+            last = max(t for t, src, _, _ in adverts if src == r1 and t < first)
             out.append(Takeover(first - last - bound, outage.longest_gap))
             print(f"  {impl:<10} cut {i + 1}/{cuts}: takeover {first - last:.3f} s "
                   f"(bound {bound:.3f} s, delay {out[-1].delay * 1000:+.1f} ms), "

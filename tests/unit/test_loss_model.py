@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.loss_soak import (
+from bench.loss_model import (
     consecutive_losses,
     expected_takeovers,
     late_gaps,

@@ -1,12 +1,17 @@
-"""The global `realtime_priority` (SCHED_RR) and `nice` keys: ranges, defaults, wording."""
+"""The global `realtime_priority` (SCHED_RR) and `nice` keys: ranges, defaults, wording,
+and a reload that changes them (applied at start-up only: it says so and keeps them)."""
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from failover.config import ConfigError, parse
+
+from .harness import Harness, router
 
 ROUTER: dict[str, Any] = {"vrid": 1, "interface_name": "eth0", "ip_addresses": ["192.0.2.10/24"]}
 
@@ -44,3 +49,19 @@ def test_out_of_range_values_are_named_with_the_range() -> None:
 def test_only_whole_numbers(value: Any) -> None:
     (error,) = errors(realtime_priority=value)
     assert error.startswith("realtime_priority: must be a whole number")
+
+
+def test_a_reload_that_changes_them_warns_and_keeps_the_applied_ones(tmp_path: Path) -> None:
+    async def main() -> None:
+        async with Harness(tmp_path, [router(51)]) as h:
+            h.write(router(51), realtime_priority=20, nice=5)
+            reply = await h.d.reload()
+            assert reply["ok"] is True and reply["unchanged"] == ["VR_51"]
+            assert reply["warnings"] == [
+                "realtime_priority 20 waits for a restart",
+                "nice 5 waits for a restart",
+            ]
+            settings = h.d.model.config.settings
+            assert (settings.realtime_priority, settings.nice) == (None, None)
+
+    asyncio.run(main())

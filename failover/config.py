@@ -51,6 +51,8 @@ class Settings:
     garp_repeat: int = 3
     garp_delay: float = 0.2
     metrics_listen: tuple[str, int] | None = None  # Prometheus /metrics (off by default)
+    realtime_priority: int | None = None  # SCHED_RR 1..99 (daemon/scheduling.py)
+    nice: int | None = None  # -20..19
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +179,8 @@ SETTINGS_SCHEMA = {
     vol.Optional("garp_repeat", default=3): integer(1, 100),
     vol.Optional("garp_delay", default=0.2): number(0, 60),
     vol.Optional("metrics_listen", default=None): _metrics_listen,
+    vol.Optional("realtime_priority"): integer(1, 99),
+    vol.Optional("nice"): integer(-20, 19),
 }
 
 
@@ -200,6 +204,8 @@ def parse(data: Any) -> Config:
                 garp_repeat=top["garp_repeat"],
                 garp_delay=top["garp_delay"],
                 metrics_listen=top["metrics_listen"],
+                realtime_priority=top.get("realtime_priority"),
+                nice=top.get("nice"),
             )
         except vol.Invalid as err:
             errors.extend(errors_of("", err))

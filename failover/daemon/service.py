@@ -48,6 +48,7 @@ from failover.daemon.metrics import DaemonCounters, MetricsServer, collect, rend
 from failover.daemon.model import Model
 from failover.daemon.notify import Notifier
 from failover.daemon.reload import reload
+from failover.daemon.scheduling import apply as apply_scheduling
 
 log = logging.getLogger("failover")
 
@@ -110,6 +111,7 @@ class Daemon:
                 self._loop.add_signal_handler(sig, self._on_signal, sig)
                 stack.callback(self._loop.remove_signal_handler, sig)
             await self.kernel.links.bind()  # before reading link states: no change missed
+            apply_scheduling(self.initial.settings)
             await self._start()
             await control.start()
             self._spawn(self._watch_links(), stack)
@@ -291,6 +293,8 @@ class Daemon:
             ("control_socket", f"the control socket stays {self.control_path}"),
             ("control_group", f"the control socket's group stays {settings.control_group}"),
             ("metrics_listen", f"metrics stay {metrics}"),
+            ("realtime_priority", f"it stays {settings.realtime_priority or 'unset'}"),
+            ("nice", f"it stays {'unset' if settings.nice is None else settings.nice}"),
         ):
             if getattr(new.settings, key) != getattr(settings, key):
                 value = getattr(new.settings, key)

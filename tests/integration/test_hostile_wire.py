@@ -346,8 +346,12 @@ def positive_control(lab: Lab, r1: Node, r2: Node, attacker: Attacker) -> None:
     before = counters(r1)
     stream = attacker.stream(attacker.frame(advert(priority=250)))
     try:
+        # Both: r1's last advert as it steps down (router.py, for the winner's GARPs) can
+        # name r1 as r2's master until the attacker's next advert.
         wait_until(
-            lambda: backup_of(r1, V2, attacker.ip), TIMEOUT, what="r1 backup of the attacker"
+            lambda: backup_of(r1, V2, attacker.ip) and backup_of(r2, V2, attacker.ip),
+            TIMEOUT,
+            what="r1 and r2 backups of the attacker",
         )
         holds_over_adverts(
             lambda: backup_of(r1, V2, attacker.ip) and backup_of(r2, V2, attacker.ip),

@@ -42,6 +42,6 @@ fi
 stamp=.venv/.failover-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -e ".[test,ansible]"
+  .venv/bin/python -m pip install -q -e ".[test,ansible,fuzz]"
   touch "$stamp"
 fi

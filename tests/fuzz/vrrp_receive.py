@@ -12,7 +12,6 @@ adverts by interface and state, state changes) is printed at each power of two o
 
 from __future__ import annotations
 
-import atexit
 import hashlib
 import json
 import sys
@@ -64,7 +63,6 @@ def main() -> None:
     if not dirs:
         sys.exit("usage: python -m tests.fuzz.vrrp_receive [libFuzzer flags] CORPUS_DIR")
     print(f"fuzz: {write_seeds(Path(dirs[0]))} seeds in {dirs[0]}", file=sys.stderr)
-    atexit.register(report)
     atheris.Setup(sys.argv, one_input, custom_mutator=custom_mutator)
     atheris.Fuzz()
 

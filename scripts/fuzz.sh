@@ -22,7 +22,7 @@ echo "fuzz: $runs inputs, one process; log $log"
 start=$(date +%s%N)
 rc=0
 "$venv/bin/python" -m tests.fuzz.vrrp_receive -runs="$runs" -print_final_stats=1 \
-  -artifact_prefix="$out/" "$@" "$out/corpus" 2>"$log" || rc=$?
+  -artifact_prefix="$out/" "$@" "$out/corpus" >"$log" 2>&1 || rc=$?
 ms=$(( ($(date +%s%N) - start) / 1000000 ))
 
 grep -E '^#[0-9]+[[:space:]]+DONE|^Done [0-9]+ runs|^stat::' "$log" || true

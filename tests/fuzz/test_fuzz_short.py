@@ -34,13 +34,14 @@ def test_a_minute_of_fuzzing_finds_no_crash(tmp_path: Path) -> None:
         "-print_final_stats=1", f"-artifact_prefix={tmp_path}/", str(tmp_path / "corpus"),
     ]  # fmt: skip
     done = subprocess.run(
-        command, cwd=TOP, capture_output=True, text=True, timeout=5 * seconds + 120
-    )
-    log = done.stderr
+        command, cwd=TOP, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        timeout=5 * seconds + 120,
+    )  # fmt: skip
+    log = done.stdout  # libFuzzer's lines, and atheris's (the exception) from both streams
     crashes = sorted(p.name for p in tmp_path.glob("crash-*"))
-    assert done.returncode == 0 and not crashes, (
-        f"exit {done.returncode}, {crashes}:\n{log[-4000:]}"
-    )
+    # the exception, its traceback and the input (libFuzzer prints it in Base64)
+    crash = log[max(0, log.find("Uncaught Python exception")) :][-6000:]
+    assert done.returncode == 0 and not crashes, f"exit {done.returncode}, {crashes}:\n{crash}"
 
     runs = re.search(r"^Done (\d+) runs", log, re.MULTILINE)
     assert runs is not None, log[-2000:]

@@ -20,7 +20,9 @@ from pathlib import Path
 
 import atheris
 
-# failover.protocol is instrumented for coverage: it must be imported here first.
+# Coverage feedback from failover.protocol (so it must be first imported here) and from
+# the scenario, whose branches say which interface and router state an advert reached:
+# libFuzzer then keeps an input for each, not only for each path through the protocol.
 with atheris.instrument_imports(include=["failover.protocol", "tests.fuzz.scenario"]):
     from tests.fuzz import mutate
     from tests.fuzz.scenario import run, seeds

@@ -35,7 +35,7 @@ def mutate(data: bytes, max_size: int, seed: int, base: Mutator) -> bytes:
     `fix_up`; `base` on the VRRP message alone (selector and IP header kept), then
     `fix_up`; new values in the fields the state machine reads (priority, the sender's
     address, the v3 interval), then `fix_up`: an advert the routers accept, mostly."""
-    kind, choice = seed & 3, seed >> 2
+    kind, choice = seed & 3, seed >> 2  # libFuzzer's seed: 32 bits, so `choice` has 30
     head = _head_length(data)
     if kind == 0:
         return base(data, max_size)
@@ -47,13 +47,16 @@ def mutate(data: bytes, max_size: int, seed: int, base: Mutator) -> bytes:
 
 
 def _new_fields(data: bytes, head: int, choice: int) -> bytes:
-    """`data` with another priority, and by `choice`'s bits another sender and v3 interval."""
+    """`data` with another priority, and by `choice`'s bits another sender, v3 interval
+    and router state (its selector's)."""
     out = bytearray(data)
+    if choice & 0x4000000:
+        out[0] = Selector.in_state(data[0], (choice >> 27) & 3)
     out[head + 2] = choice & 0xFF  # Priority (RFC 3768 5.3.4, RFC 5798 5.2.4)
     if choice & 0x100:  # the last byte of the IP source: a tie's tie-breaker (6.4.3)
         out[1 + (23 if Selector.of(data[0]).interface.ipv6 else 15)] = (choice >> 9) & 0xFF
     if choice & 0x20000 and out[head] >> 4 == VRRP_V3:  # Max Adver Int (RFC 5798 5.2.7)
-        out[head + 4 : head + 6] = ((choice >> 18) & 0x0FFF).to_bytes(2)
+        out[head + 4 : head + 6] = ((choice >> 18) & 0xFF).to_bytes(2)  # 0-2.55 s
     return bytes(out)
 
 

@@ -238,6 +238,14 @@ class Selector:
         )
 
     @staticmethod
+    def in_state(byte: int, state: int) -> int:
+        """`byte` with the router state `STATES[state]` instead (the rest as it was)."""
+        n = len(INTERFACES)
+        rest, interface = divmod(byte, n)
+        changed = interface + n * (rest - rest % len(STATES) + state)
+        return changed if changed <= 0xFF else byte
+
+    @staticmethod
     def byte(interface: int, state: int) -> int:
         """The selector byte for these (the direct decode: any version, pseudo-header)."""
         return interface + len(INTERFACES) * state

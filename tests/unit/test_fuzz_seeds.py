@@ -81,6 +81,20 @@ def test_the_field_mutation_sets_the_priority_of_an_accepted_advert(priority: in
     assert isinstance(got, Accepted) and got.advert.priority == priority
 
 
+def test_the_field_mutation_can_put_the_routers_in_another_state() -> None:
+    def unused(data: bytes, max_size: int) -> bytes:
+        raise AssertionError("the field mutation calls no byte mutator")
+
+    master = STATES.index(State.MASTER)
+    got = mutate(V2, 4096, (0x4000000 | master << 27 | 150) << 2 | 3, unused)
+    assert Selector.of(got[0]).state is State.MASTER and got[1:] == V2[1:]
+    for byte in range(256):
+        for state in STATES:
+            moved = Selector.of(Selector.in_state(byte, STATES.index(state)))
+            assert moved.interface is Selector.of(byte).interface
+            assert moved.state is state or Selector.in_state(byte, STATES.index(state)) == byte
+
+
 def test_the_raw_mutation_is_the_byte_mutator_alone() -> None:
     def reverse(data: bytes, max_size: int) -> bytes:
         return data[::-1]

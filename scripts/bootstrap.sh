@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set-up shared by the README's two commands and CI: Debian packages (as root), then a
-# venv in .venv with failover and its test/Ansible extras. Idempotent; safe to run again.
+# venv in .venv with failover and its test/Ansible/fuzz extras. Idempotent; safe to run again.
 # As another user it installs no packages (it says which are missing) and still makes
 # the venv: unit tests and linters need no root; the tiers that do skip (fail in CI).
 set -euo pipefail
@@ -44,6 +44,6 @@ fi
 stamp=.venv/.failover-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -e ".[test,ansible]"
+  .venv/bin/python -m pip install -q -e ".[test,ansible,fuzz]"
   touch "$stamp"
 fi

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The README's test command. Sets everything up first (scripts/bootstrap.sh), then:
 #   scripts/test.sh           every tier: the quick tier first (ruff, mypy, unit tests),
-#                             then the root tiers side by side, their labs being independent
+#                             a minute of fuzzing (tests/fuzz), then the root tiers side
+#                             by side, their labs being independent
 #                             (each has its own namespace prefix): integration and interop
 #                             tests under pytest-xdist, and the Ansible collection's checks
 #                             (ansible-test sanity, ansible-lint, Molecule) in the background
@@ -52,6 +53,9 @@ echo "== quick tier: ruff, mypy, unit tests"
 run_pytest unit -q tests/unit ansible_collections/failover/vrrp/tests/unit
 echo "== quick tier: $(( $(date +%s) - start ))s"
 [ "$quick" = 1 ] && finish
+
+echo "== fuzzing: a minute of tests/fuzz (the long run: scripts/fuzz.sh)"
+run_pytest fuzz -q tests/fuzz
 
 echo "== root tiers, side by side: Ansible checks (background), integration + interop"
 ansible_log=$(mktemp -t failover-ansible-checks.XXXXXX)

@@ -546,8 +546,13 @@ class VirtualRouter:
         return self._enter(State.BACKUP, now, reason, now + self.master_down_interval)
 
     def _learn_interval(self, advert: Advertisement) -> None:
-        """RFC 5798 6.4.2/6.4.3: a v3 backup takes its master's advertisement interval."""
-        if self.config.version != VRRP_VERSION:
+        """RFC 5798 6.4.2/6.4.3: a v3 backup takes its master's advertisement interval.
+
+        Not 0 (RFC 5798 sets no minimum; the VRRP MIB, RFC 6527, and the YANG model,
+        RFC 8347, allow 1..4095 cs): Master_Down_Interval would be Skew_Time alone and the
+        backup would take over between every two adverts. The last one learned stays.
+        """
+        if self.config.version != VRRP_VERSION and advert.interval > 0:
             self.master_adver_interval = advert.interval
 
     def _enter(self, new: State, now: float, reason: str, deadline: float | None) -> list[Action]:

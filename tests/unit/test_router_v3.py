@@ -88,6 +88,18 @@ def test_backup_learns_the_masters_interval_and_rearms_with_it() -> None:
     assert r.next_deadline() == pytest.approx(1.2 + 156 * 0.5 / 256, abs=1e-9)
 
 
+def test_an_interval_of_0_is_not_learned() -> None:
+    """Found by the fuzzer: a master sending Max Adver Int 0 made a backup's
+    Master_Down_Interval Skew_Time alone, so it took over between every two adverts."""
+    r = v3_router(100, 1.0)
+    r.start(0.0)
+    r.receive(advert_from(r, 150, 50), PEER4, 1.0)
+    r.receive(advert_from(r, 150, 0), PEER4, 1.5)  # accepted as an advert; 0 not learned
+    assert r.state is State.BACKUP and r.master_adver_interval == 0.5
+    assert r.next_deadline() == pytest.approx(1.5 + 1.5 + 156 * 0.5 / 256, abs=1e-9)
+    assert r.expire(1.6) == [] and r.state is State.BACKUP
+
+
 def test_a_preempting_backup_does_not_learn_from_a_lower_master() -> None:
     r = v3_router(200, 1.0)
     r.start(0.0)

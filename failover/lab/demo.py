@@ -45,7 +45,7 @@ def show_status(nodes: list[Node]) -> None:
     for node in nodes:
         done = subprocess.run(
             failover_argv("status", "--control-socket", node.socket_path),
-            capture_output=True, text=True, timeout=10,
+            capture_output=True, text=True, timeout=60,  # a loaded machine starts Python slowly
         )  # fmt: skip
         print(f"  -- {node.host.name}: failover status")
         for line in (done.stdout or done.stderr).rstrip().splitlines():

@@ -109,7 +109,6 @@ from collections.abc import Mapping
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.failover.vrrp.plugins.filter.vrrp_host_routers import default_name
-
 from ansible_collections.failover.vrrp.plugins.module_utils.failover import (
     address_of,
     running_priority,

@@ -48,7 +48,7 @@ options:
   expected:
     description:
       - The virtual routers the fleet should run (the inventory's
-        C(failover_daemon_routers): mappings with V(vrid) and V(interface), V(name)
+        C(failover_daemon_routers), mappings with V(vrid) and V(interface), V(name)
         optional). One that no running host reports has no master (RV(_value.no_master)).
     type: list
     elements: dict

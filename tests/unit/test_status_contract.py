@@ -26,7 +26,7 @@ from typing import (
 )
 
 import pytest
-import yaml
+from ansible.module_utils.common.yaml import yaml_load
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.failover.vrrp.plugins.filter import (
@@ -141,7 +141,7 @@ def documented(schema: Any, doc: Mapping[str, Any], where: str) -> list[str]:
 
 
 def test_vrrp_info_documents_every_field_of_the_status_schema() -> None:
-    ret = yaml.safe_load(vrrp_info.RETURN)
+    ret = yaml_load(vrrp_info.RETURN)
     reply_keys = set(get_type_hints(control.StatusReply)) - {"ok"}
     assert reply_keys <= ret.keys()
     assert documented(RouterStatus, ret["routers"]["contains"], "routers") == []
@@ -150,7 +150,7 @@ def test_vrrp_info_documents_every_field_of_the_status_schema() -> None:
 
 
 def test_vrrp_info_samples_are_what_the_daemon_sends() -> None:
-    ret = yaml.safe_load(vrrp_info.RETURN)
+    ret = yaml_load(vrrp_info.RETURN)
     sample = {
         "ok": True,
         "pid": ret["pid"]["sample"],
@@ -162,7 +162,7 @@ def test_vrrp_info_samples_are_what_the_daemon_sends() -> None:
 
 
 def test_the_contract_check_sees_a_drift() -> None:
-    doc = yaml.safe_load(vrrp_info.RETURN)["routers"]["contains"]
+    doc = yaml_load(vrrp_info.RETURN)["routers"]["contains"]
     doc.pop("send_errors")
     doc["vip"] = {"type": "str"}
     doc["tracks"]["contains"]["weight"]["type"] = "str"

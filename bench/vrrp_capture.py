@@ -4,9 +4,10 @@
 
 Each line is `<arrival, s since the epoch> <source IPv4> <vrid> <priority>`; the arrival
 time is the kernel's receive timestamp (SO_TIMESTAMPNS, CLOCK_REALTIME), so a reader in
-another process compares it with its own time.time(). IPv4 only (VRRPv2, and VRRPv3 over
-IPv4); standard library only, so it runs in any namespace as a plain script. Stops on
-SIGTERM or SIGINT.
+another process compares it with its own time.time(). Both ways: in a router's namespace
+it records the adverts the router sends too. IPv4 only (VRRPv2, and VRRPv3 over IPv4);
+standard library only, so it runs in any namespace as a plain script. Stops on SIGTERM
+or SIGINT.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import sys
 import time
 from typing import TextIO
 
-ETH_P_IP = 0x0800
+ETH_P_ALL = 0x0003  # not ETH_P_IP: a socket of one protocol never sees what its host sends
 IPPROTO_VRRP = 112
 SO_TIMESTAMPNS = 35  # == SCM_TIMESTAMPNS (asm-generic/socket.h)
 TIMESPEC = struct.Struct("@qq")
@@ -43,9 +44,9 @@ def arrival(ancillary: list[tuple[int, int, bytes]]) -> float:
 
 
 def capture(ifname: str, out: TextIO) -> None:
-    sock = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(ETH_P_IP))
+    sock = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(ETH_P_ALL))
     sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
-    sock.bind((ifname, ETH_P_IP))
+    sock.bind((ifname, ETH_P_ALL))
     while True:
         packet, ancillary, _, _ = sock.recvmsg(2048, socket.CMSG_SPACE(TIMESPEC.size))
         parsed = parse(packet)

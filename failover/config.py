@@ -22,6 +22,7 @@ from typing import Any
 import voluptuous as vol
 
 from failover import tracking_config, v3_config
+from failover.control_access import group_id
 from failover.protocol.packet import MAX_ADDRESSES, AuthType, IPAddress
 from failover.protocol.settings import CheckConfig, RouterConfig, SyncGroupConfig
 from failover.validators import (
@@ -46,9 +47,12 @@ class Settings:
     """Process-wide settings (object form only; defaults otherwise)."""
 
     control_socket: str = DEFAULT_CONTROL_SOCKET
+    control_group: str | None = None  # its members may use status and events (control.py)
     garp_repeat: int = 3
     garp_delay: float = 0.2
     metrics_listen: tuple[str, int] | None = None  # Prometheus /metrics (off by default)
+    realtime_priority: int | None = None  # SCHED_RR 1..99 (daemon/scheduling.py)
+    nice: int | None = None  # -20..19
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +126,16 @@ def _auth_type(value: Any) -> int:
     )
 
 
+def _group(value: Any) -> str:
+    """An existing group's name: its members may read the control socket."""
+    name = string(value)
+    try:
+        group_id(name)
+    except KeyError as err:
+        raise vol.Invalid(f"{err.args[0]} (create it, or leave control_group out)") from None
+    return name
+
+
 def _password(value: Any) -> bytes:
     if not isinstance(value, str) or not value:
         raise vol.Invalid("must be a non-empty string")
@@ -161,9 +175,12 @@ def _metrics_listen(value: Any) -> tuple[str, int] | None:
 
 SETTINGS_SCHEMA = {
     vol.Optional("control_socket", default=DEFAULT_CONTROL_SOCKET): string,
+    vol.Optional("control_group"): _group,
     vol.Optional("garp_repeat", default=3): integer(1, 100),
     vol.Optional("garp_delay", default=0.2): number(0, 60),
     vol.Optional("metrics_listen", default=None): _metrics_listen,
+    vol.Optional("realtime_priority"): integer(1, 99),
+    vol.Optional("nice"): integer(-20, 19),
 }
 
 
@@ -183,9 +200,12 @@ def parse(data: Any) -> Config:
             top = vol.Schema(SETTINGS_SCHEMA)(rest)
             settings = Settings(
                 control_socket=top["control_socket"],
+                control_group=top.get("control_group"),
                 garp_repeat=top["garp_repeat"],
                 garp_delay=top["garp_delay"],
                 metrics_listen=top["metrics_listen"],
+                realtime_priority=top.get("realtime_priority"),
+                nice=top.get("nice"),
             )
         except vol.Invalid as err:
             errors.extend(errors_of("", err))

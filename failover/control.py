@@ -3,8 +3,16 @@
 Request ``{"command": "status"}`` (or ``"reload"``); reply ``{"ok": true, ...}`` or
 ``{"ok": false, "error": "..."}``, one JSON object per line, several requests per
 connection allowed. The daemon owns the server side (`ControlServer`); `failover
-status` uses `request`. The socket file is mode 0600 (root only); a live socket at the
-path means another daemon runs, a dead one is a crash left-over.
+status` uses `request`. The socket file is mode 0600 (root only), or 0660 with group
+`control_group`, from the instant it exists; each request is checked against the peer's
+credentials (`failover.control_access`): `status` and `events` for root and that group,
+every other verb for root only. A live socket at the path means another daemon runs, a
+dead one is a crash left-over.
+
+Bounds: a request line is at most MAX_REQUEST bytes and must arrive within
+REQUEST_TIMEOUT; at most `max_clients()` connections at once (a new one pushes out the
+oldest that has not sent a request yet). A bad request gets an error reply, never an
+exception in the daemon's loop.
 
 The replies' shapes (`StatusReply`, `ReloadReply`, `ErrorReply`) are the contract with
 every client, the Ansible collection's own copy of the client included
@@ -15,9 +23,12 @@ two against each other.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import inspect
 import json
+import logging
 import os
+import resource
 import socket
 import stat
 import time
@@ -25,16 +36,24 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mappin
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypedDict, runtime_checkable
 
+from failover.control_access import ROOT, Peer, peer_credentials, refusal
+from failover.ratelimit import RateLimiter
+
 if TYPE_CHECKING:  # asyncio only loads with the server: clients (`failover check`) stay light
     import asyncio
 
 Json = dict[str, Any]
+log = logging.getLogger("failover")
 
 STATUS = "status"  # the commands the daemon serves
 RELOAD = "reload"
 EVENTS = "events"  # a stream: {"ok": true} then one EventMessage per line
-MAX_REQUEST = 64 * 1024
+READ_ONLY = frozenset({STATUS, EVENTS})  # what members of `control_group` may ask
+MAX_REQUEST = 64 * 1024  # bytes in one request line
 CLIENT_TIMEOUT = 5.0
+REQUEST_TIMEOUT = 10.0  # seconds the server waits for a (complete) request line
+TOO_LONG = f"a request is one line of at most {MAX_REQUEST} bytes"
+MAX_CLIENTS = 256  # connections at once, at most a quarter of the fd limit (max_clients)
 RELOAD_TIMEOUT = 30.0  # a reload opens interfaces and reads netlink before it answers
 PROBE_TIMEOUT = 1.0
 
@@ -75,6 +94,8 @@ class RouterStatus(TypedDict):
     adverts_sent: int
     adverts_received: int
     send_errors: int
+    # periods with another master on the LAN (a healed split, a preemption): router.py
+    dual_master_periods: int
     drops: dict[str, int]  # dropped adverts by reason, sorted by reason
 
 
@@ -188,12 +209,26 @@ class AlreadyRunning(Exception):
         self.pid = pid
 
 
+def connect(sock: socket.socket, path: str, timeout: float) -> None:
+    """connect() with `timeout` for the whole exchange; a full listen backlog (EAGAIN on
+    a unix socket, at once: the daemon is accepting a burst) is waited out, not fatal."""
+    sock.settimeout(timeout)
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            sock.connect(path)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"connect to {path}: the listen queue stays full") from None
+            time.sleep(0.01)
+
+
 def request(path: str, payload: Json, timeout: float = CLIENT_TIMEOUT) -> Json:
     """Send one request, return the decoded reply; ControlError on any failure."""
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-            sock.settimeout(timeout)
-            sock.connect(path)
+            connect(sock, path, timeout)
             sock.sendall(json.dumps(payload).encode() + b"\n")
             data = b""
             while not data.endswith(b"\n"):
@@ -210,7 +245,9 @@ def request(path: str, payload: Json, timeout: float = CLIENT_TIMEOUT) -> Json:
             f"nothing listens on {path} (a stale socket): the failover daemon is not running"
         ) from None
     except PermissionError:
-        raise ControlError(f"permission denied on {path} (the socket is root only)") from None
+        raise ControlError(
+            f"permission denied on {path} (root only, or members of the config's control_group)"
+        ) from None
     except TimeoutError:
         raise ControlError(f"no answer on {path} within {timeout:g}s") from None
     except OSError as err:
@@ -230,8 +267,7 @@ def follow(path: str, timeout: float = CLIENT_TIMEOUT) -> Iterator[Json]:
     start. Iterating blocks between events."""
     try:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(timeout)
-        sock.connect(path)
+        connect(sock, path, timeout)
         sock.sendall(json.dumps({"command": EVENTS}).encode() + b"\n")
         lines = sock.makefile("rb")
         first = json.loads(lines.readline() or b"null")
@@ -255,11 +291,12 @@ def _messages(sock: socket.socket, lines: Any) -> Iterator[Json]:
 def probe(path: str) -> tuple[bool, int | None]:
     """Is a daemon listening at `path`? And its pid, if it answers."""
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-        sock.settimeout(PROBE_TIMEOUT)
         try:
-            sock.connect(path)
+            connect(sock, path, PROBE_TIMEOUT)
         except (ConnectionRefusedError, FileNotFoundError):
             return False, None
+        except TimeoutError:  # its listen queue stays full: alive, and busy
+            return True, None
     try:
         pid = request(path, {"command": STATUS}, timeout=PROBE_TIMEOUT).get("pid")
     except ControlError:
@@ -267,9 +304,52 @@ def probe(path: str) -> tuple[bool, int | None]:
     return True, pid if isinstance(pid, int) else None
 
 
-def bind_socket(path: str) -> socket.socket:
-    """Create the listening socket (mode 0600), or raise AlreadyRunning / OSError."""
-    Path(path).parent.mkdir(mode=0o755, parents=True, exist_ok=True)
+class ControlSocket(socket.socket):
+    """The listening control socket; it holds its path's lock until it is closed."""
+
+    lock: int | None = None  # the fd of `<path>.lock`, flock()ed (see `bind_socket`)
+
+    def close(self) -> None:
+        super().close()
+        if self.lock is not None:
+            os.close(self.lock)  # the kernel drops it too when the process dies (kill -9)
+            self.lock = None
+
+
+def bind_socket(path: str, group: int | None = None) -> ControlSocket:
+    """Create the listening socket, or raise AlreadyRunning / OSError.
+
+    The file is 0600 root (0660 root:`group` with a control group) from its creation:
+    bind() runs under umask 0177, the group and mode are set before listen(), so it is
+    never reachable by anyone else, even for an instant. A directory created here is
+    0750 (group `group`); an existing one is left as it is (systemd's RuntimeDirectory=).
+
+    An exclusive flock on `<path>.lock` (the file stays) comes first and is held while
+    the socket is open: finding the path stale, removing it and binding anew is then
+    one daemon's step. Without it two daemons started at once both found a crashed
+    one's socket stale, and the second removed the socket the first had just bound:
+    both ran.
+    """
+    parent = Path(path).parent
+    if not parent.is_dir():
+        parent.mkdir(mode=0o750, parents=True)
+        _give(parent, group)
+    lock = os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise AlreadyRunning(path, probe(path)[1]) from None
+        sock = _bind(path, group)
+    except BaseException:
+        os.close(lock)
+        raise
+    sock.lock = lock
+    return sock
+
+
+def _bind(path: str, group: int | None) -> ControlSocket:
+    """`bind_socket`'s work, under the lock: a live socket refuses, a stale one goes."""
     with contextlib.suppress(FileNotFoundError):
         if not stat.S_ISSOCK(os.lstat(path).st_mode):
             raise FileExistsError(f"{path} exists and is not a socket")
@@ -277,7 +357,7 @@ def bind_socket(path: str) -> socket.socket:
         if live:
             raise AlreadyRunning(path, pid)
         os.unlink(path)  # stale: left by a daemon that did not exit cleanly
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock = ControlSocket(socket.AF_UNIX, socket.SOCK_STREAM)
     old_umask = os.umask(0o177)
     try:
         sock.bind(path)
@@ -288,28 +368,63 @@ def bind_socket(path: str) -> socket.socket:
         raise
     finally:
         os.umask(old_umask)
-    os.chmod(path, 0o600)
-    sock.listen(16)
+    try:
+        _give(Path(path), group)
+        os.chmod(path, 0o600 if group is None else 0o660)
+        sock.listen(64)
+    except OSError:
+        sock.close()
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        raise
     sock.setblocking(False)
     return sock
 
 
-class ControlServer:
-    """Serves requests on a socket from `bind_socket`; `handlers` map command -> reply."""
+def _give(path: Path, group: int | None) -> None:
+    """Make `group` the file's group, if it is not already (the daemon's own gid, e.g.
+    systemd's Group=, needs no chown; chown needs CAP_CHOWN or membership)."""
+    if group is not None and path.stat().st_gid != group:
+        os.chown(path, -1, group)
 
-    def __init__(self, sock: socket.socket, handlers: Mapping[str, Handler]) -> None:
+
+def max_clients() -> int:
+    """Connections served at once: MAX_CLIENTS, or a quarter of the soft fd limit if
+    lower, so clients never take the fds that sockets, netlink and checks need."""
+    soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return MAX_CLIENTS
+    return max(4, min(MAX_CLIENTS, soft // 4))
+
+
+class ControlServer:
+    """Serves requests on a socket from `bind_socket`; `handlers` map command -> reply.
+
+    `group`: the gid whose members may use the READ_ONLY verbs (None: root only).
+    """
+
+    def __init__(
+        self, sock: socket.socket, handlers: Mapping[str, Handler], group: int | None = None
+    ) -> None:
         self.path = str(sock.getsockname())
         self._sock = sock
         self._inode = os.stat(self.path).st_ino
         self._handlers = handlers
+        self.group = group
+        self.max_clients = max_clients()
         self._server: asyncio.Server | None = None
         self._streams: set[asyncio.StreamWriter] = set()  # closed with the server
+        self._clients: set[asyncio.StreamWriter] = set()
+        self._waiting: dict[asyncio.StreamWriter, None] = {}  # idle, oldest first
+        self._refusals = RateLimiter()
 
     async def start(self) -> None:
         import asyncio
 
+        # `backlog` is also how many connections one accept round takes, before any of
+        # them is served (and the oldest idle one pushed out): a quarter of the places.
         self._server = await asyncio.start_unix_server(
-            self._serve, sock=self._sock, limit=MAX_REQUEST
+            self._serve, sock=self._sock, limit=MAX_REQUEST, backlog=self.max_clients // 4
         )
 
     async def close(self) -> None:
@@ -324,35 +439,90 @@ class ControlServer:
             if os.stat(self.path).st_ino == self._inode:
                 os.unlink(self.path)
 
-    def answer(self, line: bytes) -> Reply | Awaitable[Reply] | Stream:
-        """The reply to one request line (awaitable if its handler is asynchronous)."""
+    def answer(self, line: bytes, peer: Peer = ROOT) -> Reply | Awaitable[Reply] | Stream:
+        """The reply to one request line from `peer` (awaitable if its handler is
+        asynchronous); a handler's exception becomes an error reply."""
         try:
             req = json.loads(line)
         except ValueError as err:
             return error_reply(f"request is not JSON: {err}")
         if not isinstance(req, dict) or not isinstance(req.get("command"), str):
             return error_reply('a request is an object like {"command": "status"}')
-        handler = self._handlers.get(req["command"])
+        command: str = req["command"]
+        handler = self._handlers.get(command)
         if handler is None:
             known = ", ".join(sorted(self._handlers))
-            return error_reply(f"unknown command {req['command']!r} (known: {known})")
-        return handler(req)
+            return error_reply(f"unknown command {command[:40]!r} (known: {known})")
+        denied = refusal(peer, command, READ_ONLY, self.group)
+        if denied:
+            held = self._refusals.allow((peer.uid, command), time.monotonic())
+            if held is not None:  # one line per uid and verb every 10 s, not a flood
+                more = f" ({held} more since the last)" if held else ""
+                log.warning("control socket: %s refused to pid %d: %s%s",
+                            command, peer.pid, denied, more)  # fmt: skip
+            return error_reply(denied)
+        try:
+            return handler(req)
+        except Exception as err:
+            log.exception("control socket: %s failed", command)
+            return error_reply(f"internal error: {command} failed: {err}")
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if not self._admit(writer):
+            await _refuse(writer, "too many control connections; try again")
+            return
         try:
-            while line := await reader.readline():
-                reply = self.answer(line)
+            peer = peer_credentials(writer.get_extra_info("socket"))
+            while line := await self._request(reader, writer):
+                reply = self.answer(line, peer)
                 if isinstance(reply, Stream):
                     await self._stream(reply, reader, writer)
                     return
                 if inspect.isawaitable(reply):
-                    reply = await reply
+                    reply = await _settled(reply)
                 writer.write(json.dumps(reply).encode() + b"\n")
                 await writer.drain()
-        except (ValueError, ConnectionError):
-            pass  # over-long line or the client went away
+        except (ConnectionError, OSError):
+            pass  # the client went away
         finally:
+            self._clients.discard(writer)
+            self._waiting.pop(writer, None)
             writer.close()
+
+    def _admit(self, writer: asyncio.StreamWriter) -> bool:
+        """Room for a new connection: the oldest idle one goes if all places are taken."""
+        if len(self._clients) >= self.max_clients and self._waiting:
+            oldest = next(iter(self._waiting))
+            del self._waiting[oldest]
+            oldest.close()  # its pending read ends (EOF): _serve forgets it
+            self._clients.discard(oldest)
+        if len(self._clients) >= self.max_clients:
+            return False
+        self._clients.add(writer)
+        return True
+
+    async def _request(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bytes:
+        """The next request line; b"" (after an error reply) when the connection must end."""
+        import asyncio
+
+        self._waiting[writer] = None
+        try:
+            async with asyncio.timeout(REQUEST_TIMEOUT):
+                while True:
+                    try:
+                        return await reader.readuntil(b"\n")
+                    except asyncio.IncompleteReadError as err:  # the client closed
+                        return err.partial  # a last line without newline counts
+                    except asyncio.LimitOverrunError:  # longer than MAX_REQUEST: skip it
+                        if not await _skip_line(reader):
+                            return b""
+                    writer.write(json.dumps(error_reply(TOO_LONG)).encode() + b"\n")
+                    await writer.drain()
+        except TimeoutError:
+            await _refuse(writer, f"no complete request within {REQUEST_TIMEOUT:g}s")
+            return b""
+        finally:
+            self._waiting.pop(writer, None)
 
     async def _stream(
         self,
@@ -381,6 +551,37 @@ class ControlServer:
                 task.cancel()
             await asyncio.gather(sending, gone, return_exceptions=True)  # a client gone
             await messages.aclose()
+
+
+async def _skip_line(reader: asyncio.StreamReader) -> bool:
+    """Discard the rest of an over-long line; False if the client closed first."""
+    import asyncio
+
+    while True:
+        try:
+            await reader.readuntil(b"\n")
+            return True
+        except asyncio.LimitOverrunError as err:  # still no newline: drop what is there
+            await reader.readexactly(err.consumed)
+        except asyncio.IncompleteReadError:
+            return False
+
+
+async def _refuse(writer: asyncio.StreamWriter, error: str) -> None:
+    """An error reply, then the connection ends."""
+    with contextlib.suppress(ConnectionError, OSError):
+        writer.write(json.dumps(error_reply(error)).encode() + b"\n")
+        await writer.drain()
+    writer.close()
+
+
+async def _settled(reply: Awaitable[Reply]) -> Reply:
+    """An asynchronous handler's reply; its exception becomes an error reply."""
+    try:
+        return await reply
+    except Exception as err:
+        log.exception("control socket: a request failed")
+        return error_reply(f"internal error: {err}")
 
 
 # -- presentation for `failover status` ---------------------------------------------------

@@ -8,8 +8,10 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 
 # python3-venv: the venv; procps: sysctl in the lab's namespaces; the rest: the lab,
-# its client and the interop peers; prometheus: a real server and promtool for the metrics tests.
-debs=(python3 python3-venv procps iproute2 iputils-ping nftables keepalived frr tshark prometheus)
+# its client and the interop peers; prometheus: a real server and promtool for the
+# metrics tests; systemd: systemd-analyze checks the shipped unit.
+debs=(python3 python3-venv procps iproute2 iputils-ping nftables keepalived frr tshark prometheus
+  systemd)
 missing=()
 if command -v dpkg-query >/dev/null; then
   for p in "${debs[@]}"; do

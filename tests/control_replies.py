@@ -37,6 +37,7 @@ ROUTER: RouterStatus = {
     "adverts_sent": 12,
     "adverts_received": 0,
     "send_errors": 0,
+    "dual_master_periods": 0,
     "drops": {},
 }
 INTERFACE: InterfaceStatus = {

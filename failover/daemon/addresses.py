@@ -260,12 +260,15 @@ class AddressWorker:
             log.warning("%s: %s failed: %s", r.label, what, err)
 
         args = (s.garp_repeat, s.garp_delay, lambda: r.core.state is State.MASTER, failed)
+        # A burst still under way stays cancellable (`cancel_garp`) beside the new one.
+        now = self._loop.time()
+        pending = [h for h in r.garp if not h.cancelled() and h.when() > now]
         if arp is not None:
             v4 = tuple(ip for ip in job.ips if isinstance(ip, IPv4Address))
-            r.garp = arp.schedule(self._loop, v4, *args, partial(r.announced, len(v4)))
+            r.garp = pending + arp.schedule(self._loop, v4, *args, partial(r.announced, len(v4)))
         elif ndisc is not None:
             v6 = tuple(ip for ip in job.ips if isinstance(ip, IPv6Address))
-            r.garp = ndisc.schedule(self._loop, v6, *args, partial(r.announced, len(v6)))
+            r.garp = pending + ndisc.schedule(self._loop, v6, *args, partial(r.announced, len(v6)))
         log.debug("%s: %s for %s", r.label, what, ", ".join(map(str, job.ips)))
 
 

@@ -22,7 +22,7 @@ from failover.daemon.metrics import LAG_BUCKETS, Histogram
 from failover.daemon.model import Group, Interface, Model, Router
 from failover.daemon.timers import Deadlines
 from failover.daemon.tracker import STATUS_WORDS, Tracker
-from failover.protocol.packet import DropReason
+from failover.protocol.packet import DropReason, IPAddress
 from failover.protocol.receive import Rejected
 from failover.protocol.router import (
     TIMER_SLACK,
@@ -140,7 +140,14 @@ class RouterLoop:
             r.adverts_received += 1
             if result.advert.priority == 0:
                 r.priority_zero_received += 1
+            if result.mismatch is not None:
+                self._owner_mismatch(r, result.source, result.mismatch, now)
+            periods = r.core.dual_master_periods
             self.feed(r, r.core.receive(result.advert, result.source, now))
+            if r.core.dual_master_periods != periods:
+                log.warning("%s: another master on the LAN: %s (priority %d); dual-master "
+                            "period %d", r.label, result.source, result.advert.priority,
+                            r.core.dual_master_periods)  # fmt: skip
 
     def check_changed(self, name: str, now: float) -> None:
         """A check's status changed: the routers tracking it weigh it again."""
@@ -196,6 +203,18 @@ class RouterLoop:
                          total=(r.drops if r else iface.drops)[rej.reason.value],
                          unlogged=held_back),
         )  # fmt: skip
+
+    def _owner_mismatch(self, r: Router, source: IPAddress, detail: str, now: float) -> None:
+        """RFC 3768 7.1 (RFC 5798 7.1): an advert of the address owner (priority 255)
+        whose address list differs from ours is processed, and the event logged (a few)."""
+        held_back = self._limiter.allow((r.label, "owner_addresses"), now)
+        if held_back is None:
+            return
+        more = f" ({held_back} more since last logged)" if held_back else ""
+        log.warning("%s: accepted an owner's (priority 255) advert from %s although its %s%s",
+                    r.label, source, detail, more,
+                    extra=fields(event="owner_address_mismatch", **_names(r), source=source,
+                                 detail=detail, unlogged=held_back))  # fmt: skip
 
     # -- actions ----------------------------------------------------------------------
     def execute(self, r: Router, actions: list[Action]) -> None:

@@ -178,6 +178,12 @@ def _router_families(model: Model, now: float) -> Iterator[Family]:
         "Gratuitous ARPs (IPv4) or unsolicited neighbour advertisements (IPv6) sent, "
         "one per address.",
     )
+    dual = fam(
+        "dual_master_periods_total",
+        "counter",
+        "Periods in which this master heard another master (a split brain healing, or a "
+        "preemption's overlap); sum() for the daemon's.",
+    )
     reasons = [d.value for d in DropReason]
     for r in model.routers:
         c, core = r.core.config, r.core
@@ -197,6 +203,7 @@ def _router_families(model: Model, now: float) -> Iterator[Family]:
         p0_sent.add(labels, r.priority_zero_sent)
         p0_received.add(labels, r.priority_zero_received)
         garps.add(labels, r.announcements_sent)
+        dual.add(labels, core.dual_master_periods)
     yield from (
         state,
         transitions,
@@ -210,6 +217,7 @@ def _router_families(model: Model, now: float) -> Iterator[Family]:
         p0_sent,
         p0_received,
         garps,
+        dual,
     )
 
 

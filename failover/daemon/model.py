@@ -218,6 +218,7 @@ class Router:
             "adverts_sent": self.adverts_sent,
             "adverts_received": self.adverts_received,
             "send_errors": self.send_errors,
+            "dual_master_periods": core.dual_master_periods,
             "drops": dict(sorted(self.drops.items())),
         }
 

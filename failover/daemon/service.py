@@ -37,6 +37,7 @@ from failover.control import (
     bind_socket,
     error_reply,
 )
+from failover.control_access import group_id
 from failover.daemon.addresses import AddressWorker, LinkChange
 from failover.daemon.errors import ExitCode, ReloadRefused, StartupError
 from failover.daemon.events import EventBus, Follower
@@ -45,7 +46,9 @@ from failover.daemon.logs import fields
 from failover.daemon.loop import RouterLoop
 from failover.daemon.metrics import DaemonCounters, MetricsServer, collect, render
 from failover.daemon.model import Model
+from failover.daemon.notify import Notifier
 from failover.daemon.reload import reload
+from failover.daemon.scheduling import apply as apply_scheduling
 
 log = logging.getLogger("failover")
 
@@ -78,6 +81,7 @@ class Daemon:
         self._exit = ExitCode.OK
         self._lock = asyncio.Lock()  # one start-up or reload at a time
         self._tasks: set[asyncio.Task[ReloadReply | ErrorReply]] = set()
+        self.notify = Notifier.from_environment()  # systemd's $NOTIFY_SOCKET and watchdog, if any
         self.kernel: Kernel  # set by run(), with:
         self.addresses: AddressWorker
         self.routers: RouterLoop
@@ -86,12 +90,14 @@ class Daemon:
     async def run(self) -> ExitCode:
         """Start, serve until SIGTERM/SIGINT (or a fatal error), stop; the exit code."""
         async with AsyncExitStack() as stack:
+            stack.callback(self.notify.close)  # last: the watchdog is fed while stopping
             handlers: dict[str, Handler] = {
                 STATUS: self.status,
                 RELOAD: self.reload_request,
                 EVENTS: self.events,
             }
-            control = ControlServer(self._bind_control(), handlers)
+            group = self._control_group()
+            control = ControlServer(self._bind_control(group), handlers, group)
             stack.push_async_callback(control.close)
             self.kernel = await stack.enter_async_context(self._kernel_factory())
             self.addresses = AddressWorker(self.kernel.netlink, self._loop, self.kernel.vmacs)
@@ -105,22 +111,38 @@ class Daemon:
                 self._loop.add_signal_handler(sig, self._on_signal, sig)
                 stack.callback(self._loop.remove_signal_handler, sig)
             await self.kernel.links.bind()  # before reading link states: no change missed
+            apply_scheduling(self.initial.settings)
             await self._start()
             await control.start()
             self._spawn(self._watch_links(), stack)
             self.ready.set()
+            self.notify.ready(self._summary())  # sockets open, left-overs gone, listening
+            self.notify.start_watchdog(self._loop)
             await self._stop.wait()
+            self.notify.stopping()
         log.info("failover stopped")
         return self._exit
 
-    def _bind_control(self) -> socket.socket:
+    def _control_group(self) -> int | None:
+        """The gid of `control_group` (read-only access to the control socket), if set."""
+        name = self.initial.settings.control_group
         try:
-            return bind_socket(self.control_path)
+            return None if name is None else group_id(name)
+        except KeyError as err:
+            raise StartupError(ExitCode.CONFIG, f"control_group: {err.args[0]}") from None
+
+    def _bind_control(self, group: int | None) -> socket.socket:
+        try:
+            return bind_socket(self.control_path, group)
         except AlreadyRunning as err:
             raise StartupError(ExitCode.ALREADY_RUNNING, str(err)) from None
         except OSError as err:
+            hint = ""
+            if group is not None and isinstance(err, PermissionError):
+                name = self.initial.settings.control_group
+                hint = f" (for control_group {name}, run the daemon with Group={name})"
             raise StartupError(
-                ExitCode.SYSTEM, f"cannot create control socket {self.control_path}: {err}"
+                ExitCode.SYSTEM, f"cannot create control socket {self.control_path}: {err}{hint}"
             ) from None
 
     async def _serve_metrics(self, stack: AsyncExitStack) -> None:
@@ -167,14 +189,14 @@ class Daemon:
                 if self._stop.is_set():
                     return
                 raise StartupError(err.code, *(err.details or [err.error])) from None
-        log.info(
-            "failover %d: %d virtual router(s) on %s, control socket %s",
-            os.getpid(),
-            len(self.model.routers),
-            ", ".join(sorted({name for name, _ in self.model.interfaces})),
-            self.control_path,
-            extra=fields(event="start", pid=os.getpid(), routers=len(self.model.routers)),
-        )
+        log.info("failover %d: %s, control socket %s", os.getpid(), self._summary(),
+                 self.control_path, extra=fields(event="start", pid=os.getpid(),
+                 routers=len(self.model.routers)))  # fmt: skip
+
+    def _summary(self) -> str:
+        """`2 virtual router(s) on eth0, eth1`: the log's and systemd's STATUS= line."""
+        ifaces = ", ".join(sorted({name for name, _ in self.model.interfaces}))
+        return f"{len(self.model.routers)} virtual router(s) on {ifaces}"
 
     def _stopping(self) -> str | None:
         return "the daemon is stopping" if self._stop.is_set() else None
@@ -237,6 +259,7 @@ class Daemon:
         socket never moves (a restart moves it).
         """
         async with self._lock:
+            self.notify.reloading()
             try:
                 reply = await self._reload()
                 self.counters.reloads["ok"] += 1
@@ -249,6 +272,9 @@ class Daemon:
                               extra=fields(event="reload", result="refused", error=err.error,
                                            detail=detail or None))  # fmt: skip
                 return error_reply(err.error, err.details)
+            finally:
+                if not self._stop.is_set():
+                    self.notify.ready(self._summary())
 
     async def _reload(self) -> ReloadReply:
         path = self.config_path
@@ -261,18 +287,20 @@ class Daemon:
         except ConfigError as err:
             raise ReloadRefused(f"{path}: invalid configuration", err.errors) from None
         warnings = [f"config: {w}" for w in new.warnings]
-        kept = self.model.config.settings.control_socket
-        if new.settings.control_socket != kept:
-            warnings.append(
-                f"control_socket {new.settings.control_socket} is ignored until a restart; "
-                f"the control socket stays {self.control_path}"
-            )
-            new = replace(new, settings=replace(new.settings, control_socket=kept))
-        serving = self.initial.settings.metrics_listen
-        if new.settings.metrics_listen != serving:
-            where = "off" if serving is None else _endpoint(serving)
-            warnings.append("metrics_listen is ignored until a restart; metrics stay " + where)
-            new = replace(new, settings=replace(new.settings, metrics_listen=serving))
+        settings = self.model.config.settings  # made once, at start: kept until a restart
+        metrics = "off" if settings.metrics_listen is None else _endpoint(settings.metrics_listen)
+        for key, stays in (
+            ("control_socket", f"the control socket stays {self.control_path}"),
+            ("control_group", f"the control socket's group stays {settings.control_group}"),
+            ("metrics_listen", f"metrics stay {metrics}"),
+            ("realtime_priority", f"it stays {settings.realtime_priority or 'unset'}"),
+            ("nice", f"it stays {'unset' if settings.nice is None else settings.nice}"),
+        ):
+            if getattr(new.settings, key) != getattr(settings, key):
+                value = getattr(new.settings, key)
+                shown = _endpoint(value) if key == "metrics_listen" and value else value
+                warnings.append(f"{key} {shown} is ignored until a restart; {stays}")
+                new = replace(new, settings=replace(new.settings, **{key: getattr(settings, key)}))
 
         diff = await reload(
             self.kernel, self.model, new, self.routers, self.addresses, "reload", self._stopping

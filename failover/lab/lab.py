@@ -17,10 +17,12 @@ once each interface has its link-local and global addresses, none tentative.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from ipaddress import (
     IPv4Address,
@@ -74,6 +76,8 @@ DEFAULT_VIP = IPv4Interface("192.0.2.254/24")
 DEFAULT_VIP6 = IPv6Interface("2001:db8::100/64")  # on the first LAN; no host has it
 CLIENT_NUMBER = 100
 LOSS_TABLE = "failover_lab"
+SPLIT_TABLE = "failover_lab_split"
+NUD_UNUSABLE = {"FAILED", "INCOMPLETE"}  # neighbour states without a usable address
 
 
 def as_ip(address: IPAddress | IPInterface | str) -> IPAddress:
@@ -288,8 +292,16 @@ class Lab:
             )
         return done
 
-    def start(self, host: Host | str, argv: list[str], name: str | None = None) -> Proc:
-        """Start a long-running process in a host's namespace; stopped at teardown."""
+    def start(
+        self,
+        host: Host | str,
+        argv: list[str],
+        name: str | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> Proc:
+        """Start a long-running process in a host's namespace; stopped at teardown.
+
+        `env`: variables added to the inherited environment (e.g. NOTIFY_SOCKET)."""
         h = self.host(host)
         name = name or f"{h.name}-{Path(argv[0]).name}"
         taken = {p.name for p in self.procs}
@@ -297,7 +309,7 @@ class Lab:
         while unique in taken:
             n += 1
             unique = f"{name}.{n}"
-        proc = Proc(unique, h.argv(argv), self.dir / f"{unique}.log")
+        proc = Proc(unique, h.argv(argv), self.dir / f"{unique}.log", env)
         self.procs.append(proc)
         return proc
 
@@ -318,6 +330,29 @@ class Lab:
     def heal(self, host: Host | str, lan: int = 0) -> None:
         """Plug a cut host back in."""
         self.ipr(self.switch).link("set", index=self._port(host, lan), state="up")
+
+    def isolate(self, *hosts: Host | str, lan: int = 0) -> None:
+        """Split the LAN in two: frames between `hosts` and the others are dropped at
+        the bridge (the hosts still hear each other). Unlike `cut`, every link keeps
+        its carrier: each side runs on, unaware of the other. `rejoin` ends it."""
+        ports = ", ".join(f'"{self.host(h).ports[self.lans[lan].ifname]}"' for h in hosts)
+        rules = (
+            f"table bridge {SPLIT_TABLE} {{\n"
+            "  chain forward {\n"
+            "    type filter hook forward priority 0; policy accept;\n"
+            f"    iifname {{ {ports} }} oifname {{ {ports} }} accept\n"
+            f"    iifname {{ {ports} }} drop\n"
+            f"    oifname {{ {ports} }} drop\n"
+            "  }\n}\n"
+        )
+        self.rejoin()
+        rules_file = self.path("split.nft")
+        rules_file.write_text(rules)
+        self.run(self.switch, ["nft", "-f", str(rules_file)])
+
+    def rejoin(self) -> None:
+        """End an `isolate` (at once: one table goes); nothing if the LAN is whole."""
+        self.run(self.switch, ["nft", "delete", "table", "bridge", SPLIT_TABLE], check=False)
 
     def add_loss(self, percent: int, proto: int = 112, match: str = "") -> None:
         """Drop `percent`% of the bridged IP packets of protocol `proto` (112: VRRP),
@@ -377,6 +412,25 @@ class Lab:
         """Every address configured in the host's namespace, IPv4 and IPv6 (link-local
         included, tentative ones too)."""
         return {ip_address(a.get("address")) for a in self.ipr(host).get_addr()}
+
+    def mac(self, host: Host | str, lan: int = 0) -> str:
+        """The host's MAC address on a LAN, as `ip` prints it (aa:bb:...)."""
+        ipr = self.ipr(host)
+        index = ipr.link_lookup(ifname=self.lans[lan].ifname)[0]
+        return str(ipr.link("get", index=index)[0].get_attr("IFLA_ADDRESS"))
+
+    def neighbour(
+        self, host: Host | str, address: IPAddress | IPInterface | str, lan: int = 0
+    ) -> str | None:
+        """The MAC address `host`'s neighbour table has for `address` on a LAN (its ARP
+        or IPv6 neighbour cache), or None without a usable entry."""
+        ip, ifname = as_ip(address), self.lans[lan].ifname
+        family = f"-{ip.version}"
+        shown = self.run(host, ["ip", "-j", family, "neigh", "show", str(ip), "dev", ifname])
+        for entry in json.loads(shown.stdout or "[]"):
+            if "lladdr" in entry and not NUD_UNUSABLE & set(entry.get("state", [])):
+                return str(entry["lladdr"])
+        return None
 
     def holders(self, address: IPAddress | IPInterface | str) -> list[Host]:
         """The hosts that have `address` (IPv4 or IPv6, with `/len` or not) configured."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from ipaddress import IPv4Interface, IPv6Interface
 from typing import Any
 
@@ -58,9 +58,11 @@ class Node(Service):
         host: Host | str,
         routers: Iterable[RouterJson],
         log_level: str = "info",
+        env: Mapping[str, str] | None = None,
         **top: Any,
     ) -> None:
-        """`top`: object-form keys beside the routers (checks, sync_groups, ...).
+        """`top`: object-form keys beside the routers (checks, sync_groups, ...);
+        `env`: variables added to the daemon's environment (e.g. NOTIFY_SOCKET).
 
         Each router object is written as given, keys the lab does not know included.
         """
@@ -69,6 +71,7 @@ class Node(Service):
         self.host_name = self.host.name
         self.routers = list(routers)
         self.log_level = log_level
+        self.env = env
         self.config_path = lab.path(f"{self.host.name}-vrrp-config.json")
         self.socket_path = str(lab.path(f"{self.host.name}.sock"))
         data: Any = {"virtual_routers": self.routers, **top} if top else self.routers
@@ -83,7 +86,7 @@ class Node(Service):
             "run", "--config", str(self.config_path), "--control-socket", self.socket_path,
             "--log-level", self.log_level,
         )  # fmt: skip
-        self.proc = self.lab.start(self.host, argv, name=f"{self.host.name}-failover")
+        self.proc = self.lab.start(self.host, argv, name=f"{self.host.name}-failover", env=self.env)
         return self
 
     def status(self) -> list[dict[str, Any]]:

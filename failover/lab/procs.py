@@ -7,14 +7,17 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 
 class Proc:
     """A process started in a namespace, with stdout and stderr in `log_path`."""
 
-    def __init__(self, name: str, argv: list[str], log_path: Path) -> None:
+    def __init__(
+        self, name: str, argv: list[str], log_path: Path, env: Mapping[str, str] | None = None
+    ) -> None:
+        """`env`: added to (or overriding) this process's environment."""
         self.name = name
         self.argv = argv
         self.log_path = log_path
@@ -25,6 +28,7 @@ class Proc:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # own process group: signals reach it only
+                env=None if env is None else {**os.environ, **env},
             )
         self.pid = self.popen.pid
 

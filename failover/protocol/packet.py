@@ -33,7 +33,7 @@ and nothing for peers that follow RFC 9568 (which says IPv4 has none).
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
 from ipaddress import IPv4Address, IPv6Address
 
@@ -106,7 +106,7 @@ class Advertisement:
     addresses: tuple[IPAddress, ...]
     advert_interval: int = 1
     auth_type: int = AuthType.NONE
-    auth_data: bytes = b""
+    auth_data: bytes = field(default=b"", repr=False)  # a password: never in a repr
     version: int = VRRP_VERSION
 
     def __post_init__(self) -> None:

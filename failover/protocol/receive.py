@@ -11,7 +11,7 @@ from __future__ import annotations
 import hmac
 import struct
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from ipaddress import IPv4Address
 
 from failover.protocol.packet import (
@@ -53,7 +53,7 @@ class ReceivePolicy:
     advert_interval: int  # the wire field: seconds (v2), centiseconds (v3, not checked)
     addresses: frozenset[IPAddress]
     auth_type: int = AuthType.NONE
-    auth_data: bytes = b""
+    auth_data: bytes = field(default=b"", repr=False)  # a password: never in a repr
     version: int = VRRP_VERSION
     pseudo_header: bool = True  # v3 over IPv4: the checksum covers one (see packet.py)
     peers: frozenset[IPAddress] = frozenset()  # unicast: adverts only from these
@@ -69,6 +69,9 @@ class ReceivePolicy:
 class Accepted:
     source: IPAddress
     advert: Advertisement
+    # 7.1: the owner's (priority 255) address list differs from ours: accepted all the
+    # same, but the receiver SHOULD log the event. What differs, else None.
+    mismatch: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,15 +149,13 @@ def validate(
         rejected = _check_v2(adv, policy, source)
         if rejected is not None:
             return rejected
-    # 7.1: MAY verify the address list; if it differs and the sender is not the owner
-    # (priority != 255), MUST drop. We always check.
-    if frozenset(adv.addresses) != policy.addresses and adv.priority != 255:
-        return Rejected(
-            DropReason.ADDRESS_MISMATCH,
-            f"addresses {sorted(map(str, adv.addresses))} differ from ours",
-            adv.vrid,
-            source,
-        )
+    # 7.1: MAY verify the address list; if it differs, SHOULD log the event and, if the
+    # sender is not the owner (priority != 255), MUST drop. We always check.
+    if frozenset(adv.addresses) != policy.addresses:
+        detail = f"addresses {sorted(map(str, adv.addresses))} differ from ours"
+        if adv.priority != 255:
+            return Rejected(DropReason.ADDRESS_MISMATCH, detail, adv.vrid, source)
+        return Accepted(source, adv, mismatch=detail)
     return Accepted(source, adv)
 
 

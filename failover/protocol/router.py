@@ -136,6 +136,11 @@ class VirtualRouter:
         self.master_adver_interval: float = config.advert_interval
         self._deadline: float | None = None
         self._lower_since: float | None = None  # preempt_delay: first lower-priority advert
+        # Dual-master periods (see "another master"): how many, when the last
+        # advert of another master was heard in the current one, the last Announce.
+        self.dual_master_periods = 0
+        self._other_master_at: float | None = None
+        self._announced_at: float | None = None
         self._statuses: dict[str, CheckStatus] = {}  # the checks' latest (see `track`)
         self._link_up = True
         self.sync_group: str | None = None  # its group's name (see "sync groups" below)
@@ -444,13 +449,19 @@ class VirtualRouter:
             # 6.4.3: another router left: send an advert at once, reset Adver_Timer.
             self._deadline = self._next_advert(now)
             return [SendAdvert(self.priority)]
+        self._heard_other_master(now)
         higher = advert.priority > self.priority
         tie_lost = advert.priority == self.priority and int(source) > int(self.primary_ip)
         if higher or tie_lost:
             # 6.4.3: cancel Adver_Timer, (v3: learn Master_Adver_Interval, recompute
             # Skew_Time and Master_Down_Interval) Master_Down_Timer = it, Backup.
+            # Not the RFC's: first one last advert of its own, so that the winner,
+            # which may not have heard this master yet, learns there were two.
             why = "higher priority" if higher else "equal priority, greater primary IP"
-            actions: list[Action] = [RemoveAddresses(self.config.addresses)]
+            actions: list[Action] = [
+                SendAdvert(self.priority),
+                RemoveAddresses(self.config.addresses),
+            ]
             actions += self._become_backup(
                 now, f"{why} advert from {source} (priority {advert.priority})"
             )
@@ -459,7 +470,33 @@ class VirtualRouter:
             self.master_ip = source
             self.master_priority = advert.priority
             return actions
-        return []  # 6.4.3: else discard.
+        # 6.4.3: else discard; but (not the RFC's) the LAN's ARP caches may point at
+        # the other master: tell them again where the addresses are.
+        return self._announce_again(now)
+
+    # -- another master (not RFC 3768; keepalived's vrrp_garp_lower_prio_repeat) ----------
+    # Only a master sends adverts (6.4.3), so a master that hears one with a priority
+    # above 0 shares the LAN with another master: a split LAN just healed, a peer that
+    # does not hear it, or (briefly) a preemption. A dual-master period starts then and
+    # lasts while such adverts keep coming (none for a Master_Down_Interval ends it), or
+    # until it steps down. The loser (6.4.3: lower priority, or the smaller primary
+    # address on a tie) steps down, sending one last advert first; the winner stays
+    # master, but the hosts that took the loser's gratuitous ARPs still send it the
+    # traffic: on the loser's advert the winner announces its addresses again, at most
+    # once per Advertisement_Interval (its announcements on becoming master included),
+    # so a flapping peer cannot make it flood the LAN.
+    def _heard_other_master(self, now: float) -> None:
+        last = self._other_master_at
+        if last is None or now - last > self.master_down_interval:
+            self.dual_master_periods += 1
+        self._other_master_at = now
+
+    def _announce_again(self, now: float) -> list[Action]:
+        last = self._announced_at
+        if last is not None and now - last < self.config.advert_interval:
+            return []
+        self._announced_at = now
+        return [Announce(tuple(a.ip for a in self.config.addresses))]
 
     # -- transitions -----------------------------------------------------------------------
     def _become_master(self, now: float, reason: str) -> list[Action]:
@@ -472,6 +509,7 @@ class VirtualRouter:
         actions = self._enter(State.MASTER, now, reason, self._next_advert(now))
         self.master_ip = self.primary_ip
         self.master_priority = self.priority
+        self._announced_at = now
         return [
             *actions,
             SendAdvert(self.priority),
@@ -519,6 +557,7 @@ class VirtualRouter:
         self.state_since = now
         self._deadline = deadline
         self._lower_since = None
+        self._other_master_at = None  # a dual-master period ends with the state
         self.master_ip = None
         self.master_priority = None
         return [StateChanged(old, new, reason)]

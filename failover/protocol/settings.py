@@ -7,7 +7,7 @@ them from the JSON file, tests build them directly, and the core never sees the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from ipaddress import IPv4Interface, IPv6Interface
 
 from failover.protocol.packet import VRRP_VERSION, AuthType, IPAddress
@@ -75,7 +75,7 @@ class RouterConfig:
     preempt_mode: bool = True  # 6.1
     preempt_delay: float = 0.0  # seconds a backup tolerates a lower-priority master
     auth_type: int = AuthType.NONE  # 5.3.6
-    auth_password: bytes = b""  # 5.3.10, at most 8 bytes
+    auth_password: bytes = field(default=b"", repr=False)  # 5.3.10, 8 bytes; never logged
     track: tuple[Track, ...] = ()  # checks weighed into the effective priority
     notify: tuple[str, ...] = ()  # a hook (argv) told of each state change
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import json
 import os
 import socket
@@ -86,6 +87,39 @@ def test_stale_socket_is_replaced(tmp_path: Path) -> None:
         request(path, {"command": "status"})
     bind_socket(path).close()
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+
+
+def test_a_stale_socket_another_daemon_is_replacing_is_left_to_it(tmp_path: Path) -> None:
+    """Two daemons start at once after a crash: the one holding the lock replaces the
+    stale socket; the other is refused and touches nothing (before the lock, it removed
+    the socket the first had just bound, and both ran)."""
+    path = str(tmp_path / "c.sock")
+    dead = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    dead.bind(path)
+    dead.close()
+    inode = os.stat(path).st_ino
+    first = os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT)  # the first daemon's lock
+    try:
+        fcntl.flock(first, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with pytest.raises(AlreadyRunning, match="another failover daemon is already running"):
+            bind_socket(path)
+        assert os.stat(path).st_ino == inode
+    finally:
+        os.close(first)
+    bind_socket(path).close()  # the lock is free again: the stale socket goes
+
+
+def test_the_lock_is_held_while_the_socket_is_open(tmp_path: Path) -> None:
+    path = str(tmp_path / "c.sock")
+    sock = bind_socket(path)
+    other = os.open(f"{path}.lock", os.O_RDWR)
+    try:
+        with pytest.raises(BlockingIOError):
+            fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        sock.close()
+        fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)  # released with the socket
+    finally:
+        os.close(other)
 
 
 def test_a_regular_file_is_not_replaced(tmp_path: Path) -> None:

@@ -6,8 +6,11 @@ The daemon runs through its own `run()` (tests/unit/harness.py); the kernel is f
 from __future__ import annotations
 
 import asyncio
+import logging
 from ipaddress import IPv4Address
 from pathlib import Path
+
+import pytest
 
 from failover.control import StatusReply
 from failover.protocol.packet import Advertisement, decode, encode
@@ -66,6 +69,29 @@ def test_receive_path_counts_adverts_and_drops_by_reason(tmp_path: Path) -> None
             assert r2.adverts_received == 0 and r2.drops == {}
 
     asyncio.run(main())
+
+
+def test_an_owner_advert_with_other_addresses_is_accepted_and_logged_a_few_times(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """RFC 3768 7.1: processed (not a drop), the event logged, rate-limited."""
+    caplog.set_level(logging.WARNING, logger="failover")
+    other = Advertisement(51, 255, (IPv4Address("192.0.2.101"),))
+
+    async def main() -> None:
+        async with Harness(tmp_path, ROUTERS) as h:
+            r = h.router(51)
+            h.kernel.socks["eth0"].inbox = [ip_packet(encode(other))] * 3
+            h.d.routers.on_readable(r.iface)
+            assert r.adverts_received == 3 and r.drops == {}
+            assert r.core.master_priority == 255
+
+    asyncio.run(main())
+    logged = [m for m in caplog.messages if "owner's (priority 255) advert" in m]
+    assert logged == [
+        "VR_1 vrid=51 eth0: accepted an owner's (priority 255) advert from 192.0.2.2 although its "
+        "addresses ['192.0.2.101'] differ from ours"
+    ]
 
 
 def test_master_sends_adverts_adds_vips_and_garps_then_shuts_down(tmp_path: Path) -> None:
@@ -127,5 +153,38 @@ def test_adverts_on_the_wire_are_what_the_core_says(tmp_path: Path) -> None:
             h.master(51)
             (sent,) = h.kernel.socks["eth0"].sent
             assert decode(sent) == h.router(51).core.advertisement()
+
+    asyncio.run(main())
+
+
+def test_another_master_is_counted_logged_and_announced_to(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """router.py "another master": the daemon carries it out (status, log, ARP burst);
+    a burst still under way stays cancellable beside the new one."""
+
+    async def main() -> None:
+        async with Harness(tmp_path, [router(51, 200)]) as h:
+            r = h.master(51)
+            became = r.core.state_since
+            assert became is not None
+            arps = h.kernel.arps["eth0"]
+            under_way = asyncio.get_running_loop().call_later(60, lambda: None)
+            r.garp = [under_way]  # as a long garp_repeat/garp_delay burst leaves it
+            h.kernel.socks["eth0"].inbox = [advert(51, 150)]
+            h.d.routers.on_readable(r.iface)  # within an interval of its own ARPs: no burst
+            (row,) = h.d.status({})["routers"]
+            assert row["state"] == "MASTER" and row["dual_master_periods"] == 1
+            logged = "eth0: another master on the LAN: 192.0.2.2 (priority 150); dual-master"
+            assert f"{logged} period 1" in caplog.text
+            lower = Advertisement(51, 150, (IPv4Address("192.0.2.100"),))
+            h.d.routers.feed(r, r.core.receive(lower, IPv4Address("192.0.2.2"), became + 1.5))
+            assert await h.d.addresses.drain(5)
+            assert arps.bursts == [(IPv4Address("192.0.2.100"),)] * 2  # became master, again
+            assert r.garp == [under_way]
+            h.kernel.socks["eth0"].inbox = [advert(51, 250)]  # 6.4.3: a higher one: backup
+            h.d.routers.on_readable(r.iface)
+            assert r.core.state is State.BACKUP and under_way.cancelled()
+            assert h.sent()[-1] == (51, 200)  # its last advert (router.py)
 
     asyncio.run(main())

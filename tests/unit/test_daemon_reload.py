@@ -8,6 +8,7 @@ clean-up when it fails half-way. The kernel half runs in tests/integration/test_
 from __future__ import annotations
 
 import asyncio
+import grp
 import logging
 import os
 import signal
@@ -167,6 +168,22 @@ def test_control_socket_change_is_ignored_with_a_warning(tmp_path: Path) -> None
                 f"the control socket stays {h.control}"
             ]
             assert h.d.model.config.settings.control_socket != "/run/elsewhere.sock"
+
+    asyncio.run(main())
+
+
+def test_control_group_change_is_ignored_with_a_warning(tmp_path: Path) -> None:
+    group = grp.getgrgid(os.getgid()).gr_name
+
+    async def main() -> None:
+        async with Harness(tmp_path, [router(51)]) as h:
+            h.write(router(51), control_group=group)
+            reply = await h.d.reload()
+            assert reply["ok"] is True and reply["warnings"] == [
+                f"control_group {group} is ignored until a restart; "
+                "the control socket's group stays None"
+            ]
+            assert h.d.model.config.settings.control_group is None
 
     asyncio.run(main())
 

@@ -211,10 +211,17 @@ def test_address_list_mismatch_from_non_owner_at_priority_0_is_dropped() -> None
     rejected(ip_packet(advert(priority=0, addresses=())), DropReason.ADDRESS_MISMATCH)
 
 
-def test_address_list_mismatch_from_owner_is_accepted() -> None:
+def test_address_list_mismatch_from_owner_is_accepted_and_said() -> None:
+    """... otherwise continue processing; the event SHOULD be logged (the loop logs it)."""
     got = check(ip_packet(advert(priority=255, addresses=(IP("192.0.2.101"),))))
     assert isinstance(got, Accepted)
     assert got.advert.priority == 255
+    assert got.mismatch == "addresses ['192.0.2.101'] differ from ours"
+
+
+def test_owner_with_our_address_list_is_no_mismatch() -> None:
+    got = check(ip_packet(advert(priority=255)))
+    assert isinstance(got, Accepted) and got.mismatch is None
 
 
 def test_address_list_in_another_order_is_the_same_list() -> None:

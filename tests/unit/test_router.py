@@ -237,6 +237,7 @@ def test_master_higher_priority_goes_backup() -> None:
     r = master_at(vr(100), 10.0)
     actions = r.receive(adv(101), IP("192.0.2.0"), 10.25)
     assert actions == [
+        SendAdvert(100),  # not the RFC's: the winner learns of the dual master
         RemoveAddresses(r.config.addresses),
         StateChanged(MASTER, BACKUP, "higher priority advert from 192.0.2.0 (priority 101)"),
     ]
@@ -247,8 +248,8 @@ def test_master_higher_priority_goes_backup() -> None:
 def test_master_equal_priority_greater_primary_ip_goes_backup() -> None:
     r = master_at(vr(100, ip="192.0.2.5"), 10.0)
     actions = r.receive(adv(100), IP("192.0.2.6"), 10.25)
-    assert kinds(actions) == [RemoveAddresses, StateChanged]
-    assert "equal priority, greater primary IP" in actions[1].reason  # type: ignore[union-attr]
+    assert kinds(actions) == [SendAdvert, RemoveAddresses, StateChanged]
+    assert "equal priority, greater primary IP" in actions[2].reason  # type: ignore[union-attr]
     assert r.state is BACKUP
 
 

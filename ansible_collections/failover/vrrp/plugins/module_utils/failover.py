@@ -41,6 +41,7 @@ ROUTER_STATUS_KEYS = (
     "adverts_sent",
     "adverts_received",
     "send_errors",
+    "dual_master_periods",
     "drops",
 )
 

@@ -204,6 +204,12 @@ routers:
       description: Advertisements the kernel refused to send.
       type: int
       sample: 0
+    dual_master_periods:
+      description:
+        - Periods in which this router, as master, heard another master (a healed
+          network split, or briefly a preemption); V(null) from a daemon without it.
+      type: int
+      sample: 0
     drops:
       description: Dropped advertisements by reason (for example C(vrid), C(auth)).
       type: dict
@@ -234,6 +240,7 @@ routers:
       adverts_sent: 12
       adverts_received: 0
       send_errors: 0
+      dual_master_periods: 0
       drops: {}
 interfaces:
   description:

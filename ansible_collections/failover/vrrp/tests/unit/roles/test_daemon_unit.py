@@ -64,4 +64,14 @@ def test_paths_follow_the_roles_variables():
     unit = role_unit(failover_daemon_venv="/srv/fo", failover_daemon_control_socket="/run/x/c s")
     settings = dict((k, v) for _s, k, v in directives(unit))
     assert settings["ExecReload"] == "/srv/fo/bin/failover reload --control-socket '/run/x/c s'"
-    assert settings["ReadWritePaths"] == "/run/x"
+    writable = [v for _s, k, v in directives(unit) if k == "ReadWritePaths"]
+    assert writable == ["/run/x", "/proc/sys/net"]
+
+
+def test_the_unit_is_a_notify_service_with_a_watchdog():
+    settings = dict((k, v) for _s, k, v in directives(role_unit()))
+    assert (settings["Type"], settings["NotifyAccess"]) == ("notify", "main")
+    assert settings["WatchdogSec"] == "10s"
+    assert settings["CapabilityBoundingSet"] == "CAP_NET_ADMIN CAP_NET_RAW"
+    assert "AmbientCapabilities" not in settings  # root keeps its bounding set
+    assert "AF_INET6" in settings["RestrictAddressFamilies"].split()  # VRRPv3 over IPv6

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # The failover.vrrp collection's checks, for CI and developers (as root for Molecule):
-#   scripts/ansible_checks.sh            ansible-test sanity, ansible-lint
+#   scripts/ansible_checks.sh            ansible-test sanity, the built tarball installed
+#                                        into an empty path (ansible-doc of every plugin),
+#                                        antsibull-changelog lint, ansible-lint
 #   scripts/ansible_checks.sh --molecule the same, and beside it molecule test for every
 #                                        scenario, the scenarios side by side
 # The collection's unit tests run with the rest of pytest (pyproject's testpaths).
 # Uses the repo's venv ($VENV, default .venv, made by scripts/bootstrap.sh) and installs
-# ansible-lint and molecule into it from PyPI when missing. Nothing comes from Galaxy.
+# ansible-lint, antsibull-changelog and molecule into it from PyPI when missing. Nothing comes from Galaxy.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -30,6 +32,7 @@ if [ ! -x "$py" ]; then
 fi
 want=("ansible-core>=2.19,<2.20")
 [ -x "$venv/bin/ansible-lint" ] || want+=(ansible-lint)
+[ -x "$venv/bin/antsibull-changelog" ] || want+=(antsibull-changelog)
 [ "$molecule" = 1 ] && { [ -x "$venv/bin/molecule" ] || want+=(molecule); }
 if [ "${#want[@]}" -gt 1 ] || ! "$py" -c 'import ansible' 2>/dev/null; then
   "$py" -m pip install -q "${want[@]}"
@@ -78,11 +81,38 @@ fi
   dist="$logs/dist"
   ansible-galaxy collection build "$collection" --output-path "$dist" >/dev/null
   ansible-galaxy collection install --force "$dist"/failover-vrrp-*.tar.gz -p "$dist/installed" >/dev/null 2>&1
-  ANSIBLE_COLLECTIONS_PATH="$dist/installed" ansible-doc failover.vrrp.vrrp_config >/dev/null
-  ANSIBLE_COLLECTIONS_PATH="$dist/installed" ansible-doc -t connection failover.vrrp.netns >/dev/null
-  ANSIBLE_COLLECTIONS_PATH="$dist/installed" \
-    ansible-playbook --syntax-check -i localhost, failover.vrrp.site >/dev/null
+  # the installed copy alone (not this tree): every plugin and role listed and documented
+  # as in the source, every playbook parses
+  for type in module filter connection role; do
+    listed() {
+      ansible-doc -t "$type" -l --json failover.vrrp \
+        | "$py" -c 'import json, sys; print(*sorted(json.load(sys.stdin)))'
+    }
+    installed=$(ANSIBLE_COLLECTIONS_PATH="$dist/installed" listed)
+    [ "$installed" = "$(listed)" ] || {
+      echo "installed $type plugins differ from the source's: $installed" >&2
+      exit 1
+    }
+    # shellcheck disable=SC2086
+    ANSIBLE_COLLECTIONS_PATH="$dist/installed" ansible-doc -t "$type" $installed >/dev/null
+  done
+  for playbook in "$collection"/playbooks/*.yml; do
+    ANSIBLE_COLLECTIONS_PATH="$dist/installed" ansible-playbook --syntax-check -i localhost, \
+      "failover.vrrp.$(basename "$playbook" .yml)" >/dev/null
+  done
   echo "built, installed and documented: $(basename "$dist"/failover-vrrp-*.tar.gz)"
+
+  echo "== antsibull-changelog: fragments, changelog.yaml, CHANGELOG.md generated from it"
+  (cd "$collection" && antsibull-changelog lint && antsibull-changelog lint-changelog-yaml \
+    changelogs/changelog.yaml)
+  generated="$logs/changelog"
+  mkdir -p "$generated"
+  cp -r "$collection"/{galaxy.yml,changelogs,CHANGELOG.md} "$generated"/
+  (cd "$generated" && antsibull-changelog generate)
+  cmp "$generated/CHANGELOG.md" "$collection/CHANGELOG.md" || {
+    echo "CHANGELOG.md is not what antsibull-changelog generates from changelog.yaml" >&2
+    exit 1
+  }
 
   echo "== ansible-lint (production profile)"
   (cd "$collection" && ansible-lint --offline --profile production)

@@ -11,11 +11,22 @@ from __future__ import annotations
 import asyncio
 import json
 import tempfile
+import types
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, ClassVar, get_args
+from typing import (
+    Any,
+    ClassVar,
+    Literal,
+    Union,
+    get_args,
+    get_origin,
+    get_type_hints,
+    is_typeddict,
+)
 
 import pytest
+from ansible.module_utils.common.yaml import yaml_load
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.failover.vrrp.plugins.filter import (
@@ -102,6 +113,66 @@ def test_the_keys_the_collection_reads_are_in_the_schema() -> None:
     assert set(client.ROUTER_STATUS_KEYS) <= RouterStatus.__required_keys__
 
 
+# -- vrrp_info's documented return values are the daemon's status schema ----------------
+
+DOC_TYPES = {str: "str", int: "int", float: "float", bool: "bool", list: "list", dict: "dict"}
+
+
+def documented(schema: Any, doc: Mapping[str, Any], where: str) -> list[str]:
+    """Every way a RETURN `contains` block differs from a TypedDict: keys, types, nesting."""
+    hints = get_type_hints(schema)
+    out = [f"{where}: {k} undocumented" for k in sorted(hints.keys() - doc.keys())]
+    out += [f"{where}: {k} not in {schema.__name__}" for k in sorted(doc.keys() - hints.keys())]
+    for key in sorted(hints.keys() & doc.keys()):
+        hint = hints[key]
+        args = [a for a in get_args(hint) if a is not type(None)]
+        if get_origin(hint) in (Union, types.UnionType) and len(args) == 1:
+            hint = args[0]  # `int | None`: documented as int, "or null" in words
+        base = get_origin(hint) or hint
+        if get_origin(hint) is Literal:
+            base = type(get_args(hint)[0])
+        want = DOC_TYPES.get(base, "raw")
+        if doc[key].get("type") != want:
+            out.append(f"{where}.{key}: documented {doc[key].get('type')}, schema {want}")
+        inner = get_args(hint)[0] if base is list and get_args(hint) else None
+        if inner is not None and is_typeddict(inner):
+            out += documented(inner, doc[key].get("contains") or {}, f"{where}.{key}")
+    return out
+
+
+def test_vrrp_info_documents_every_field_of_the_status_schema() -> None:
+    ret = yaml_load(vrrp_info.RETURN)
+    reply_keys = set(get_type_hints(control.StatusReply)) - {"ok"}
+    assert reply_keys <= ret.keys()
+    assert documented(RouterStatus, ret["routers"]["contains"], "routers") == []
+    assert documented(control.InterfaceStatus, ret["interfaces"]["contains"], "interfaces") == []
+    assert set(client.ROUTER_STATUS_KEYS) == set(ret["routers"]["contains"])
+
+
+def test_vrrp_info_samples_are_what_the_daemon_sends() -> None:
+    ret = yaml_load(vrrp_info.RETURN)
+    sample = {
+        "ok": True,
+        "pid": ret["pid"]["sample"],
+        "routers": ret["routers"]["sample"],
+        "interfaces": ret["interfaces"]["sample"],
+    }
+    assert problems(control.StatusReply, sample) == []
+    assert any(r["tracks"] for r in sample["routers"])  # TrackStatus checked too
+
+
+def test_the_contract_check_sees_a_drift() -> None:
+    doc = yaml_load(vrrp_info.RETURN)["routers"]["contains"]
+    doc.pop("send_errors")
+    doc["vip"] = {"type": "str"}
+    doc["tracks"]["contains"]["weight"]["type"] = "str"
+    assert documented(RouterStatus, doc, "routers") == [
+        "routers: send_errors undocumented",
+        "routers: vip not in RouterStatus",
+        "routers.tracks.weight: documented str, schema int",
+    ]
+
+
 class Recording(dict[str, Any]):
     """A router status that notes which keys are read."""
 
@@ -154,6 +225,7 @@ def test_vrrp_info_reads_the_servers_status_unchanged(
     assert result["running"] is True and not result.get("failed")
     assert result["pid"] == reply["pid"]
     assert result["routers"] == reply["routers"]
+    assert result["interfaces"] == reply["interfaces"]
     assert result["masters"] == ["VR_1"]
 
 

@@ -21,7 +21,7 @@ description:
     group whose members name their interface differently is judged as two groups).
   - Returns the verdict, the list of problems in words, and a table of who is in which
     state, for a readable failure message.
-positional: _input, preferred, master, fault_ok
+positional: _input, preferred, master, fault_ok, expected
 options:
   _input:
     description:
@@ -44,6 +44,14 @@ options:
         purpose, say), holding none of the addresses; FAULT elsewhere is a problem.
     type: list
     elements: str
+    default: []
+  expected:
+    description:
+      - The virtual routers the fleet should run (the inventory's
+        C(failover_daemon_routers), mappings with V(vrid) and V(interface), V(name)
+        optional). One that no running host reports has no master (RV(_value.no_master)).
+    type: list
+    elements: dict
     default: []
 """
 
@@ -71,8 +79,24 @@ _value:
       type: list
       elements: str
     table:
-      description: A text table, one row per virtual router, one column per host.
+      description:
+        - A text table, one row per virtual router; its master host (C(NONE), or every
+          master joined with C(+) in a split brain), then one column per host, with
+          C(STATE pPRIORITY m=MASTER_SEEN) and C(+vip) when the host holds one of the
+          router's addresses. A priority that tracking moved reads C(pEFFECTIVE(CONFIGURED)).
       type: str
+    split_brain:
+      description:
+        - The virtual routers (C(NAME (INTERFACE, VRID VRID))) with more than one master,
+          or one of whose addresses is on more than one host.
+      type: list
+      elements: str
+    no_master:
+      description:
+        - The virtual routers no host is master of, the O(expected) ones that no running
+          host reports included.
+      type: list
+      elements: str
     masters:
       description:
         - The master host of each virtual router that has exactly one, keyed by
@@ -84,6 +108,7 @@ from collections.abc import Mapping
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.failover.vrrp.plugins.filter.vrrp_host_routers import default_name
 from ansible_collections.failover.vrrp.plugins.module_utils.failover import (
     address_of,
     running_priority,
@@ -105,7 +130,7 @@ def _same_ip(a, b):
     return a is not None and address_of(a) == address_of(b)
 
 
-def vrrp_convergence(fleet, preferred=False, master=None, fault_ok=()):
+def vrrp_convergence(fleet, preferred=False, master=None, fault_ok=(), expected=()):
     if not isinstance(fleet, Mapping):
         raise AnsibleFilterError("vrrp_convergence: input must map host names to vrrp_info results")
     problems = []
@@ -122,11 +147,20 @@ def vrrp_convergence(fleet, preferred=False, master=None, fault_ok=()):
         for r in info.get("routers") or []:
             routers.setdefault((r.get("interface"), r.get("vrid")), {})[host] = r
 
-    masters = {}
+    masters, split_brain, no_master = {}, [], []
+    for r in expected or []:
+        key = (r.get("interface", r.get("interface_name")), r.get("vrid"))
+        if key not in routers:
+            label = _label(key, {"": {"name": r.get("name") or default_name(r)}})
+            no_master.append(label)
+            problems.append(f"{label}: no running host reports it")
     for key, seen in routers.items():
         name = _label(key, seen)
         state_of = {h: str(r.get("state")) for h, r in seen.items()}
         master_hosts = [h for h, s in state_of.items() if s == "MASTER"]
+        (split_brain if len(master_hosts) > 1 else no_master if not master_hosts else []).append(
+            name
+        )
         if len(master_hosts) != 1:
             problems.append(
                 f"{name}: {len(master_hosts)} masters"
@@ -167,27 +201,38 @@ def vrrp_convergence(fleet, preferred=False, master=None, fault_ok=()):
             others = [h for h in hosts if h != actual and ip in local.get(h, set())]
             if others:
                 problems.append(f"{name}: VIP {ip} is also on {', '.join(others)}")
+                if name not in split_brain:
+                    split_brain.append(name)
 
     return {
         "converged": not problems,
         "problems": problems,
         "table": _table(hosts, routers, local),
         "masters": masters,
+        "split_brain": split_brain,
+        "no_master": no_master,
     }
 
 
+def _priority(router):
+    """`200`, or `100(200)` when tracking moved the configured 200 to 100."""
+    running, configured = running_priority(router), router.get("priority")
+    return str(configured) if running == configured else f"{running}({configured})"
+
+
 def _table(hosts, routers, local):
-    header = ["router", "interface", "vrid", *hosts]
+    header = ["router", "interface", "vrid", "master", *hosts]
     rows = [header]
     for (interface, vrid), seen in routers.items():
         vips = {address_of(a) for r in seen.values() for a in (r.get("addresses") or [])}
-        row = [_names(seen), str(interface), str(vrid)]
+        master_hosts = [h for h, r in seen.items() if r.get("state") == "MASTER"]
+        row = [_names(seen), str(interface), str(vrid), "+".join(master_hosts) or "NONE"]
         for h in hosts:
             r = seen.get(h)
             if r is None:
                 row.append("-")
                 continue
-            cell = f"{r.get('state')} p{r.get('priority')}"
+            cell = f"{r.get('state')} p{_priority(r)}"
             if r.get("master_ip"):
                 cell += f" m={r.get('master_ip')}"
             if vips & local.get(h, set()):

@@ -22,7 +22,8 @@ CLIENT_TIMEOUT = 5.0
 STATUS = "status"  # the commands
 RELOAD = "reload"
 STATES = ("INITIALIZE", "BACKUP", "MASTER", "FAULT")  # RouterStatus.state
-# The keys of a RouterStatus the collection reads (vrrp_info and the filters).
+# The keys of a RouterStatus, every one documented in vrrp_info's RETURN (the filters
+# read some of them); tests/unit/test_status_contract.py compares all three.
 ROUTER_STATUS_KEYS = (
     "name",
     "vrid",
@@ -31,6 +32,7 @@ ROUTER_STATUS_KEYS = (
     "priority",
     "effective_priority",
     "faults",
+    "tracks",
     "master_ip",
     "master_priority",
     "since",
@@ -38,6 +40,7 @@ ROUTER_STATUS_KEYS = (
     "addresses",
     "adverts_sent",
     "adverts_received",
+    "send_errors",
     "dual_master_periods",
     "drops",
 )

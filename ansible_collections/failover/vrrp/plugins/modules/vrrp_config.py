@@ -36,16 +36,26 @@ description:
     desired one, whatever its formatting.
   - Authentication passwords are never printed; they are masked in the returned config
     and in the diff.
+  - With O(state=absent) the file is removed (the other options but O(path) and
+    O(backup) are ignored); the running daemon is not told. The C(failover.vrrp.daemon)
+    role's C(failover_daemon_state=absent) stops and uninstalls it with a handoff first.
 options:
   path:
     description: Where the config file goes.
     type: path
     default: /etc/failover/vrrp-config.json
+  state:
+    description:
+      - V(present) writes the config; V(absent) removes the file (changed when it
+        existed; check mode and diff supported).
+    type: str
+    choices: [present, absent]
+    default: present
   routers:
-    description: The virtual routers, one entry each.
+    description:
+      - The virtual routers, one entry each. Required with O(state=present).
     type: list
     elements: dict
-    required: true
     suboptions:
       name:
         description:
@@ -307,6 +317,11 @@ EXAMPLES = r"""
         advert_interval: 0.1
         addresses: ["fe80::61/64", "2001:db8::61/64"]
         unicast_peers: ["fe80::5054:ff:fe00:12", "fe80::5054:ff:fe00:13"]
+
+- name: Remove the config (the daemon role's failover_daemon_state=absent stops the daemon first)
+  failover.vrrp.vrrp_config:
+    path: /etc/failover/vrrp-config.json
+    state: absent
 """
 
 RETURN = r"""
@@ -316,7 +331,10 @@ path:
   type: str
   sample: /etc/failover/vrrp-config.json
 config:
-  description: The config written (or that would be written), passwords masked.
+  description:
+    - The config written (or that would be written), passwords masked.
+    - With O(state=absent), the config removed (V(null) when there was no file, or it
+      was not JSON).
   returned: always
   type: raw
   sample:
@@ -496,11 +514,32 @@ def validate(module, command, content, directory):
     return [line for line in out.splitlines() if line.strip()]
 
 
+def remove(module, path):
+    """state=absent: remove the file (check mode and diff honoured); exit."""
+    old_text, old_doc = read_current(path)
+    result = dict(changed=old_text is not None, path=path, validated=False)
+    result["config"] = redact(old_doc) if old_doc is not None else None
+    if old_text is not None and module._diff:
+        before = render(redact(old_doc)) if old_doc is not None else old_text
+        result["diff"] = dict(before_header=path, after_header=path, before=before, after="")
+    if old_text is not None and not module.check_mode:
+        if module.params["backup"]:
+            result["backup_file"] = module.backup_local(path)
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            result["changed"] = False
+        except OSError as err:
+            module.fail_json(msg=f"cannot remove {path}: {to_native(err)}")
+    module.exit_json(**result)
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
             path=dict(type="path", default="/etc/failover/vrrp-config.json"),
-            routers=dict(type="list", elements="dict", required=True, options=ROUTER_SPEC),
+            state=dict(type="str", choices=["present", "absent"], default="present"),
+            routers=dict(type="list", elements="dict", options=ROUTER_SPEC),
             control_socket=dict(type="str"),
             garp_repeat=dict(type="int"),
             garp_delay=dict(type="float"),
@@ -512,10 +551,13 @@ def main():
             backup=dict(type="bool", default=False),
         ),
         add_file_common_args=True,
+        required_if=[("state", "present", ("routers",))],
         supports_check_mode=True,
     )
     p = module.params
     path = p["path"]
+    if p["state"] == "absent":
+        remove(module, path)
     if not p["routers"]:
         module.fail_json(msg="routers must list at least one virtual router")
     check_routers(module, p["routers"])

@@ -13,7 +13,12 @@ description:
   - Asks the running C(failover) daemon for the state of its virtual routers over its
     control socket (a unix socket answering newline-delimited JSON) and returns, per
     router, its name, VRID, interface, state, priority and the address of the master it
-    sees.
+    sees, its effective priority and tracked items, and its counters; and the
+    interfaces the daemon listens on. The fields are the daemon's status schema
+    (C(StatusReply) in C(failover/control.py)), passed on unchanged.
+  - The one way to read a fleet's state; the C(failover.vrrp.check) playbook and the
+    C(failover.vrrp.verify) role judge what it returns with the
+    P(failover.vrrp.vrrp_convergence#filter) filter.
   - Read-only; never changes anything.
 options:
   control_socket:
@@ -79,7 +84,10 @@ control_socket:
   type: str
   sample: /run/failover/failover.sock
 routers:
-  description: One entry per virtual router of the daemon, in the daemon's order.
+  description:
+    - One entry per virtual router of the daemon, in the daemon's order, the daemon's
+      C(RouterStatus) (C(failover/control.py)) unchanged. A key an older daemon lacks is
+      V(null).
   returned: always
   type: list
   elements: dict
@@ -113,10 +121,52 @@ routers:
       type: int
       sample: 200
     faults:
-      description: What holds it in FAULT (empty otherwise).
+      description:
+        - What holds it in FAULT (failing weight-0 tracked items, C(interface X down));
+          empty otherwise.
       type: list
       elements: str
       sample: []
+    tracks:
+      description: The router's tracked items (C(track)), empty without tracking.
+      type: list
+      elements: dict
+      contains:
+        check:
+          description: Name of the check (a key of the config's C(checks)).
+          type: str
+          sample: web
+        kind:
+          description: The check's type, V(exec), V(tcp), V(http), V(file) or V(interface).
+          type: str
+          sample: http
+        weight:
+          description: The weight tracked with; V(0) makes a failure FAULT.
+          type: int
+          sample: -100
+        status:
+          description: V(healthy), V(failing) or V(unknown) (after rise/fall).
+          type: str
+          sample: healthy
+        value:
+          description: A V(file) check's integer, else V(null).
+          type: int
+        adds:
+          description: What it adds to the effective priority now.
+          type: int
+          sample: 0
+        fault:
+          description: Whether it holds the router in FAULT.
+          type: bool
+          sample: false
+        detail:
+          description: The last result in words, or V(null) before the first.
+          type: str
+          sample: "192.0.2.11:8080: HTTP 200"
+        age:
+          description: Seconds since the last result, or V(null) before the first.
+          type: float
+          sample: 0.4
     master_ip:
       description:
         - Primary address of the master this router sees (its own when master), or
@@ -130,6 +180,7 @@ routers:
     since:
       description: Seconds the router has been in its state (V(null) before its first state).
       type: float
+      sample: 12.5
     primary_ip:
       description:
         - This host's address on the interface, the source of its advertisements (for
@@ -144,24 +195,84 @@ routers:
     adverts_sent:
       description: Advertisements sent.
       type: int
+      sample: 12
     adverts_received:
-      description: Advertisements received.
+      description: Advertisements received (that passed the RFC 3768 7.1 checks).
       type: int
+      sample: 0
+    send_errors:
+      description: Advertisements the kernel refused to send.
+      type: int
+      sample: 0
     dual_master_periods:
       description:
         - Periods in which this router, as master, heard another master (a healed
           network split, or briefly a preemption); V(null) from a daemon without it.
       type: int
+      sample: 0
     drops:
-      description: Dropped advertisements by reason.
+      description: Dropped advertisements by reason (for example C(vrid), C(auth)).
       type: dict
+      sample: {}
   sample:
     - name: VR_1
       vrid: 51
       interface: eth0
       state: MASTER
       priority: 200
+      effective_priority: 200
+      faults: []
+      tracks:
+        - check: web
+          kind: http
+          weight: -100
+          status: healthy
+          value: null
+          adds: 0
+          fault: false
+          detail: "192.0.2.11:8080: HTTP 200"
+          age: 0.4
       master_ip: 192.0.2.11
+      master_priority: 200
+      since: 12.5
+      primary_ip: 192.0.2.11
+      addresses: [192.0.2.254/24]
+      adverts_sent: 12
+      adverts_received: 0
+      send_errors: 0
+      dual_master_periods: 0
+      drops: {}
+interfaces:
+  description:
+    - The interfaces the daemon listens on, with the advertisements dropped there before
+      any router saw them (the daemon's C(InterfaceStatus)). An interface in use for
+      both families is listed twice. Empty with a daemon too old to say.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: Interface name.
+      type: str
+      sample: eth0
+    family:
+      description: V(4) or V(6).
+      type: int
+      sample: 4
+    index:
+      description: The kernel's interface index.
+      type: int
+      sample: 2
+    primary_ip:
+      description: The interface's address the daemon sends from.
+      type: str
+      sample: 192.0.2.11
+    drops:
+      description: Dropped advertisements by reason (for example C(unknown_vrid)).
+      type: dict
+      sample: {}
+  sample:
+    - {name: eth0, family: 4, index: 2, primary_ip: 192.0.2.11, drops: {}}
 by_name:
   description: The same routers, keyed by name.
   returned: always
@@ -238,6 +349,7 @@ def main():
         running=True,
         pid=reply.get("pid"),
         routers=routers,
+        interfaces=[i for i in reply.get("interfaces") or [] if isinstance(i, dict)],
         by_name=dict((r["name"], r) for r in routers),
         masters=[r["name"] for r in routers if r["state"] == "MASTER"],
     )

@@ -59,10 +59,11 @@ def test_a_converged_fleet():
     assert verdict["converged"] is True
     assert verdict["masters"] == {"eth0/51": "r1"}
     assert cells(verdict["table"]) == [
-        ["router", "interface", "vrid", "r1", "r2", "r3"],
-        ["VR_1", "eth0", "51", "MASTER p200 m=192.0.2.11 +vip", "BACKUP p190 m=192.0.2.11",
+        ["router", "interface", "vrid", "master", "r1", "r2", "r3"],
+        ["VR_1", "eth0", "51", "r1", "MASTER p200 m=192.0.2.11 +vip", "BACKUP p190 m=192.0.2.11",
          "BACKUP p180 m=192.0.2.11"],
     ]  # fmt: skip
+    assert (verdict["split_brain"], verdict["no_master"]) == ([], [])
 
 
 def test_same_name_on_two_interfaces_of_different_hosts_is_two_routers():
@@ -94,6 +95,8 @@ def test_two_masters_sharing_a_name_on_different_hosts_are_caught():
     verdict = vrrp_convergence(fleet)
     assert verdict["converged"] is False
     assert "VR_1 (eth0, VRID 51): 2 masters (r1, r2), expected exactly 1" in verdict["problems"]
+    assert verdict["split_brain"] == ["VR_1 (eth0, VRID 51)"]
+    assert cells(verdict["table"])[1][3] == "r1+r2"
 
 
 def test_names_differing_across_hosts_are_one_router():
@@ -112,6 +115,8 @@ def test_names_differing_and_no_master_names_every_label():
     fleet["r1"] = info(backup("r1", "r2", priority=200, name="gw"), addresses=[IP["r1"] + "/24"])
     verdict = vrrp_convergence(fleet)
     assert "gw/VR_1 (eth0, VRID 51): 0 masters, expected exactly 1" in verdict["problems"]
+    assert verdict["no_master"] == ["gw/VR_1 (eth0, VRID 51)"]
+    assert cells(verdict["table"])[1][3] == "NONE"
 
 
 def test_a_backup_that_sees_another_master():
@@ -189,3 +194,40 @@ def test_a_host_in_fault_is_a_problem_unless_allowed_and_never_the_preferred_mas
     ]
     verdict = vrrp_convergence(fleet, preferred=True, master="r2", fault_ok=["r1"])
     assert verdict["problems"] == [] and verdict["masters"] == {"eth0/51": "r2"}
+
+
+# -- what the failover.vrrp.check playbook fails on ---------------------------------------
+
+
+def test_a_stale_vip_on_a_backup_is_a_split_brain():
+    fleet = healthy()
+    fleet["r3"]["local_addresses"].append(VIP)
+    verdict = vrrp_convergence(fleet)
+    assert verdict["split_brain"] == ["VR_1 (eth0, VRID 51)"]
+    assert verdict["no_master"] == []
+
+
+def test_an_expected_router_that_no_host_runs_has_no_master():
+    expected = [
+        {"name": "VR_1", "vrid": 51, "interface": "eth0"},
+        {"vrid": 52, "interface": "eth0", "addresses": ["192.0.2.253/24"]},
+    ]
+    verdict = vrrp_convergence(healthy(), expected=expected)
+    assert verdict["no_master"] == ["VR_52_eth0 (eth0, VRID 52)"]
+    assert "VR_52_eth0 (eth0, VRID 52): no running host reports it" in verdict["problems"]
+    assert verdict["split_brain"] == []
+
+
+def test_every_daemon_down_is_no_master_for_every_expected_router():
+    fleet = {h: info(running=False) for h in IP}
+    verdict = vrrp_convergence(fleet, expected=[{"name": "VR_1", "vrid": 51, "interface": "eth0"}])
+    assert verdict["no_master"] == ["VR_1 (eth0, VRID 51)"]
+    assert verdict["converged"] is False
+
+
+def test_a_priority_moved_by_tracking_shows_both():
+    fleet = healthy()
+    fleet["r1"]["routers"][0]["effective_priority"] = 100
+    row = cells(vrrp_convergence(fleet)["table"])[1]
+    assert row[4].startswith("MASTER p100(200) ")
+    assert row[5].startswith("BACKUP p190 ")

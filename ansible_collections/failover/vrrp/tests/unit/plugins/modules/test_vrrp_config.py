@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from ansible_collections.failover.vrrp.plugins.module_utils.failover import REDACTED
 from ansible_collections.failover.vrrp.plugins.modules import vrrp_config
 from tests.support import require
 
@@ -187,3 +188,41 @@ def test_daemon_not_installed_warns(run_module, cfg, monkeypatch):
     assert res["validated"] is False
     assert res["changed"] is True
     assert "not validated" in warnings[0]
+
+
+# -- state: absent ----------------------------------------------------------------------
+
+
+def test_absent_removes_the_file_and_says_what_it_held(run_module, cfg):
+    run_module(vrrp_config.main, args(cfg, dict(ROUTER, auth_type="simple", auth_password="pw")))
+    res = run_module(vrrp_config.main, {"path": str(cfg), "state": "absent"}, diff=True)
+    assert res["changed"] is True
+    assert not cfg.exists()
+    assert res["config"][0]["auth_password"] == REDACTED
+    assert "pw" not in res["diff"]["before"] and res["diff"]["after"] == ""
+
+
+def test_absent_twice_is_unchanged(run_module, cfg):
+    res = run_module(vrrp_config.main, {"path": str(cfg), "state": "absent"})
+    assert (res["changed"], res["config"]) == (False, None)
+
+
+def test_absent_in_check_mode_keeps_the_file(run_module, cfg):
+    run_module(vrrp_config.main, args(cfg))
+    res = run_module(vrrp_config.main, {"path": str(cfg), "state": "absent"}, check_mode=True)
+    assert res["changed"] is True
+    assert cfg.exists()
+
+
+def test_absent_with_backup_keeps_a_copy(run_module, cfg):
+    run_module(vrrp_config.main, args(cfg))
+    res = run_module(vrrp_config.main, {"path": str(cfg), "state": "absent", "backup": True})
+    assert not cfg.exists()
+    assert json.loads(Path(res["backup_file"]).read_text())[0]["vrid"] == 51
+
+
+def test_present_needs_routers(run_module, cfg):
+    res = run_module(vrrp_config.main, {"path": str(cfg)})
+    assert res["failed"] is True
+    assert "routers" in res["msg"]
+    assert not cfg.exists()

@@ -28,6 +28,9 @@ import sys
 import time
 from pathlib import Path
 
+# This tree's lab (the scenario tests this tree), before an installed `failover`.
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
 from failover.lab import HttpGetter, Lab, Pinger, netns, sweep
 from failover.lab.lab import FLEET_LANS, Host
 from failover.lab.probe import gaps_over, longest_gap

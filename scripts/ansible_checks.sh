@@ -44,7 +44,7 @@ export ANSIBLE_NOCOLOR=1
 # Molecule's scenarios each build a lab of their own (own namespace prefix, and Molecule
 # gives every run its own ephemeral directory): they run side by side, and beside the
 # static checks below. Each scenario's output is printed when it is done.
-scenarios=(default rolling_upgrade ipv6_unicast)
+scenarios=(default rolling_upgrade ipv6_unicast fleet)
 logs=$(mktemp -d -t failover-ansible-checks.XXXXXX)
 pids=()
 cleanup() {

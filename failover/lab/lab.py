@@ -72,6 +72,16 @@ LANS = (
     Lan("br0", "eth0", IPv4Network("192.0.2.0/24"), IPv6Network("2001:db8::/64")),
     Lan("br1", "eth1", IPv4Network("198.51.100.0/24"), IPv6Network("2001:db8:1::/64")),
 )
+# A fleet's groups, each a lab of its own on its own LAN (eth0): the documentation /24s
+# cut into /25s (room for the client's host number, 100), one IPv6 /64 each.
+FLEET_LANS = tuple(
+    Lan("br0", "eth0", net, IPv6Network(f"2001:db8:f{i}::/64"))
+    for i, net in enumerate(
+        half
+        for block in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24")
+        for half in IPv4Network(block).subnets(new_prefix=25)
+    )
+)
 DEFAULT_VIP = IPv4Interface("192.0.2.254/24")
 DEFAULT_VIP6 = IPv6Interface("2001:db8::100/64")  # on the first LAN; no host has it
 CLIENT_NUMBER = 100
@@ -125,17 +135,19 @@ class Lab:
     def __init__(
         self,
         routers: int = 2,
-        lans: int = 1,
+        lans: int | tuple[Lan, ...] = 1,
         client: bool = True,
         keep_dir: bool = False,
         ipv6: bool = True,
     ) -> None:
         if not 1 <= routers <= 99:
             raise ValueError("routers must be between 1 and 99")
-        if not 1 <= lans <= len(LANS):
+        if isinstance(lans, int) and not 1 <= lans <= len(LANS):
             raise ValueError(f"lans must be between 1 and {len(LANS)}")
+        if not isinstance(lans, int) and (not lans or lans[0].ifname != LANS[0].ifname):
+            raise ValueError(f"the first of the lans must be on {LANS[0].ifname}")
         self.prefix = make_prefix()
-        self.lans = LANS[:lans]
+        self.lans = LANS[:lans] if isinstance(lans, int) else lans
         self.keep_dir = keep_dir
         self.ipv6 = ipv6
         self.switch = Host("switch", self.prefix + "sw")

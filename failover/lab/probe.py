@@ -58,6 +58,14 @@ def longest_gap(replies: list[float], start: float, end: float) -> tuple[float, 
     return best, began
 
 
+def gaps_over(
+    over: float, replies: list[float], start: float, end: float
+) -> list[tuple[float, float]]:
+    """Every interval in [start, end] with no reply longer than `over`: (began, lasted)."""
+    points = [start, *sorted(t for t in replies if start <= t <= end), end]
+    return [(a, b - a) for a, b in itertools.pairwise(points) if b - a > over]
+
+
 def checksum(data: bytes) -> int:
     """RFC 1071 Internet checksum."""
     if len(data) % 2:

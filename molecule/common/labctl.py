@@ -2,12 +2,16 @@
 
     labctl.py up --state S --routers 3    build the LAN in a detached keeper process,
                                           write S (JSON: namespaces, addresses, ports)
+    labctl.py up --state S --routers 4 --groups 5
+                                          a fleet: one lab per group, each on its own
+                                          LAN (FLEET_LANS) with its own client; routers
+                                          r1..r20 across the groups, clients client1..5
     labctl.py down --state S              stop the keeper (the lab tears itself down:
                                           processes in the namespaces, namespaces, temp dir)
     labctl.py ping-start --state S --target IP --out F [--http PORT]
     labctl.py ping-stop --out F           the client pings IP every 10 ms meanwhile (or GETs
                                           http://IP:PORT/); F gets the longest gap without
-                                          a reply, in seconds
+                                          a reply, in seconds, and every gap over --gap
 
 The keeper owns the lab (its pid is in the namespace names, fo-<pid>-<token>-), so a lab
 whose keeper died is swept by the next `up` (failover.lab.sweep).
@@ -24,8 +28,12 @@ import sys
 import time
 from pathlib import Path
 
+# This tree's lab (the scenario tests this tree), before an installed `failover`.
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
 from failover.lab import HttpGetter, Lab, Pinger, netns, sweep
-from failover.lab.probe import longest_gap
+from failover.lab.lab import FLEET_LANS, Host
+from failover.lab.probe import gaps_over, longest_gap
 from failover.supervise import daemonize, write_pidfile
 
 
@@ -37,36 +45,68 @@ def on_signal() -> list[int]:
     return stop
 
 
-def keep(state: Path, routers: int) -> None:
-    """In the keeper: build the lab, publish its layout, wait for SIGTERM, tear down."""
+def describe(h: Host, **extra: object) -> dict[str, object]:
+    """A host's entry in the state file."""
+    return {
+        "ns": h.ns,
+        "ip": str(h.ip),
+        "address": str(h.addresses["eth0"]),
+        "port": h.ports["eth0"],
+        **extra,
+    }
+
+
+def single(lab: Lab) -> dict[str, object]:
+    """The layout of one lab: r1..rN and the client on one LAN."""
+    hosts = {h.name: describe(h) for h in [*lab.routers, lab.client] if h is not None}
+    return {"prefix": lab.prefix, "switch": lab.switch.ns, "dir": str(lab.dir), "hosts": hosts}
+
+
+def fleet(labs: list[Lab]) -> dict[str, object]:
+    """The layout of a fleet: group g's lab holds routers r((g-1)N+1)..r(gN) and client<g>.
+
+    Its `prefix` is the keeper's (`fo-<pid>-`), which every group's namespaces start with.
+    """
+    hosts: dict[str, object] = {}
+    groups = []
+    for g, lab in enumerate(labs, 1):
+        assert lab.client is not None
+        names = [f"r{(g - 1) * len(lab.routers) + i}" for i in range(1, len(lab.routers) + 1)]
+        for name, h in zip(names, lab.routers, strict=True):
+            hosts[name] = describe(h, group=g, switch=lab.switch.ns)
+        hosts[f"client{g}"] = describe(lab.client, group=g, switch=lab.switch.ns)
+        groups.append(
+            {
+                "group": g,
+                "prefix": lab.prefix,
+                "switch": lab.switch.ns,
+                "network": str(lab.lans[0].network),
+                "routers": names,
+                "client": f"client{g}",
+            }
+        )
+    prefix = f"fo-{os.getpid()}-"
+    return {"prefix": prefix, "switch": labs[0].switch.ns, "dir": str(labs[0].dir),
+            "hosts": hosts, "groups": groups}  # fmt: skip
+
+
+def keep(state: Path, routers: int, groups: int) -> None:
+    """In the keeper: build the lab(s), publish the layout, wait for SIGTERM, tear down."""
     try:
-        with Lab(routers=routers) as lab:
-            hosts = {}
-            for h in [*lab.routers, lab.client]:
-                if h is None:
-                    continue
-                hosts[h.name] = {
-                    "ns": h.ns,
-                    "ip": str(h.ip),
-                    "address": str(h.addresses["eth0"]),
-                    "port": h.ports["eth0"],
-                }
+        with contextlib.ExitStack() as stack:
+            if groups:
+                labs = [
+                    stack.enter_context(Lab(routers=routers, lans=(lan,), ipv6=False))
+                    for lan in FLEET_LANS[:groups]
+                ]
+                layout = fleet(labs)
+            else:
+                layout = single(stack.enter_context(Lab(routers=routers)))
             tmp = state.with_suffix(".tmp")
-            tmp.write_text(
-                json.dumps(
-                    {
-                        "keeper_pid": os.getpid(),
-                        "prefix": lab.prefix,
-                        "switch": lab.switch.ns,
-                        "dir": str(lab.dir),
-                        "hosts": hosts,
-                    },
-                    indent=2,
-                )
-            )
+            tmp.write_text(json.dumps({"keeper_pid": os.getpid(), **layout}, indent=2))
             tmp.rename(state)
             # SIGTERM from `down`: the lab's guard turns it into SystemExit, so the
-            # context manager tears everything down.
+            # context managers tear everything down.
             while True:
                 time.sleep(1)
     except BaseException as err:  # report and exit in every case
@@ -81,7 +121,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     log = state.with_suffix(".log")
     if daemonize(log):
         try:
-            keep(state, args.routers)
+            keep(state, args.routers, args.groups)
         finally:
             os._exit(0)
     deadline = time.monotonic() + 60
@@ -132,7 +172,7 @@ def cmd_ping_start(args: argparse.Namespace) -> int:
     if daemonize(out.with_suffix(".log")):
         try:
             stop = on_signal()
-            client = data["hosts"]["client"]["ns"]
+            client = data["hosts"][args.client]["ns"]
             pinger = (
                 HttpGetter(client, args.target, args.http, args.period)
                 if args.http
@@ -154,6 +194,12 @@ def cmd_ping_start(args: argparse.Namespace) -> int:
                         "answered": len(pinger.replies),
                         "longest_gap": round(gap, 3),
                         "gap_began_after": round(began - pinger.started, 3),
+                        "gaps": [
+                            [round(began - pinger.started, 3), round(length, 3)]
+                            for began, length in gaps_over(
+                                args.gap, pinger.replies, pinger.started, end
+                            )
+                        ],
                     }
                 )
             )
@@ -187,7 +233,8 @@ def main() -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     up = sub.add_parser("up")
     up.add_argument("--state", required=True)
-    up.add_argument("--routers", type=int, default=3)
+    up.add_argument("--routers", type=int, default=3, help="routers (per group)")
+    up.add_argument("--groups", type=int, default=0, help=f"a fleet of 1..{len(FLEET_LANS)} groups")
     up.set_defaults(func=cmd_up)
     down = sub.add_parser("down")
     down.add_argument("--state", required=True)
@@ -197,6 +244,8 @@ def main() -> int:
     ps.add_argument("--target", required=True)
     ps.add_argument("--out", required=True)
     ps.add_argument("--period", type=float, default=0.01)
+    ps.add_argument("--client", default="client", help="the host that pings (client<g>)")
+    ps.add_argument("--gap", type=float, default=0.1, help="list every gap longer than this")
     ps.add_argument("--http", type=int, metavar="PORT", help="GET http://TARGET:PORT/ instead")
     ps.set_defaults(func=cmd_ping_start)
     pe = sub.add_parser("ping-stop")

@@ -47,7 +47,8 @@ def test_the_daemon_needs_only_the_units_capabilities(make_lab: MakeLab, vmac: b
     wait_until(lambda: r1.state(VRID) == "MASTER", TIMEOUT, what="confined r1 master")
     caps = capabilities(r1.running.pid)
     assert caps["CapEff"] == caps["CapBnd"] == UNIT_CAPS, caps
-    assert DEFAULT_VIP.ip in lab.addresses("r1")
+    wait_until(lambda: DEFAULT_VIP.ip in lab.addresses("r1"), TIMEOUT,
+               what="the VIP on r1 (the address worker adds it just after MASTER)")  # fmt: skip
 
     r2 = Node(lab, "r2", [router(VRID, 100, use_vmac=vmac)]).start()
     wait_until(lambda: converged([r1, r2], VRID) is r1, TIMEOUT, what="r1 master, r2 backup")

@@ -76,6 +76,7 @@ class RouterStatus(TypedDict):
     adverts_received: int
     send_errors: int
     drops: dict[str, int]  # dropped adverts by reason, sorted by reason
+    transitions: dict[str, int]  # state changes since the daemon started, by the state entered
 
 
 class InterfaceStatus(TypedDict):

@@ -219,6 +219,7 @@ class Router:
             "adverts_received": self.adverts_received,
             "send_errors": self.send_errors,
             "drops": dict(sorted(self.drops.items())),
+            "transitions": dict(sorted(self.transitions.items())),
         }
 
 

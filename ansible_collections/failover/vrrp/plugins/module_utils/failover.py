@@ -39,6 +39,7 @@ ROUTER_STATUS_KEYS = (
     "adverts_sent",
     "adverts_received",
     "drops",
+    "transitions",
 )
 
 

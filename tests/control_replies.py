@@ -38,6 +38,7 @@ ROUTER: RouterStatus = {
     "adverts_received": 0,
     "send_errors": 0,
     "drops": {},
+    "transitions": {"BACKUP": 1, "MASTER": 1},
 }
 INTERFACE: InterfaceStatus = {
     "name": "eth0",

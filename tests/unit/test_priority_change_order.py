@@ -236,3 +236,21 @@ def test_opposite_swaps_on_two_routers_are_refused_with_the_hosts_named() -> Non
     group = Group(old)
     with pytest.raises(AnsibleFilterError, match=r"r1 before r2 .eth0 VRID 5.*two runs"):
         vrrp_reload_order(group.status(), desired(new))
+
+
+def test_a_fresh_group_whose_routers_prefer_different_hosts_is_ranked() -> None:
+    new = {"VR_1": {"r1": 200, "r2": 190, "r3": 180}, "VR_2": {"r1": 180, "r2": 200, "r3": 190}}
+    nothing = {h: {"running": False} for h in IPS}
+    rank = vrrp_reload_order(nothing, desired(new))
+    assert rank["r1"] < rank["r3"]  # VR_1's master first; VR_2's would make a cycle
+
+
+def test_a_new_router_beside_a_moving_one_yields_to_the_move() -> None:
+    old = {"VR_1": {"r1": 200, "r2": 190, "r3": 180}}
+    new = {"VR_1": {"r1": 180, "r2": 200, "r3": 170},  # r2 first, r1 last
+           "VR_2": {"r1": 200, "r2": 190, "r3": 180}}  # fmt: skip # new: r1 first, dropped
+    group = Group(old)
+    rank = vrrp_reload_order(group.status(), desired(new))
+    assert rank["r2"] < rank["r1"]
+    apply(group, new, batches(rank))
+    assert group.masters_entered("VR_1") == ["r2"]

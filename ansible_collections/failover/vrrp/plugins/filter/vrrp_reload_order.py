@@ -26,8 +26,10 @@ description:
     (its lowered priority makes N preempt, not a host in between), the others in between.
   - N is M: first if its priority rises (it stays above every new priority), last if it
     falls (the others are lowered below it first).
-  - A router without a master now (a new router): N first, so that it is master before any
-    other host runs the router.
+  - A router that runs nowhere yet (a new router): N first, so that it is master before any
+    other host runs the router; as long as that orders no host both before and after
+    another (a fresh group whose routers prefer different hosts: the first election of a
+    new router is then not ordered).
   - A router with O(failover.vrrp.vrrp_config#module:routers[].preempt=false) is not
     ordered: backups never take over from a running master (6.4.2), whatever the order.
   - When two routers need opposite orders of the same hosts (one swaps its master from A
@@ -96,6 +98,19 @@ def _edges(key, old, new, master, preempt):
     return edges
 
 
+def _reaches(before, start, goal):
+    """Whether `goal` must already reload before `start` (a path in `before`)."""
+    seen, todo = set(), [start]
+    while todo:
+        host = todo.pop()
+        if host == goal:
+            return True
+        if host not in seen:
+            seen.add(host)
+            todo.extend(before[host])
+    return False
+
+
 def vrrp_reload_order(current, desired):
     if not isinstance(current, Mapping) or not isinstance(desired, Mapping):
         raise AnsibleFilterError("vrrp_reload_order: input and desired must be mappings by host")
@@ -112,14 +127,20 @@ def vrrp_reload_order(current, desired):
             on = r.get("preempt", r.get("preempt_mode", True)) is not False
             preempt[_key(r)] = preempt.get(_key(r), True) and on
     before = {h: set() for h in desired}  # host -> hosts that must reload before it
-    why = {}
+    why, soft = {}, []
     for key in sorted(set(old) | set(new), key=str):
         for first, then in _edges(
             key, old.get(key, {}), new.get(key, {}), masters.get(key), preempt.get(key, True)
         ):
             if first in before and then in before:
-                before[then].add(first)
+                if key in old:  # a running router: its master must move once at most
+                    before[then].add(first)
+                else:  # a new router: its master first, unless that makes a cycle
+                    soft.append((first, then))
                 why.setdefault((first, then), _label(key))
+    for first, then in soft:
+        if not _reaches(before, first, then):
+            before[then].add(first)
     rank, level, left = {}, 0, dict(before)
     while left:
         ready = sorted(h for h, deps in left.items() if not deps - set(rank))

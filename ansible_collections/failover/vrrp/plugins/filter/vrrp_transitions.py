@@ -19,7 +19,8 @@ description:
     entered MASTER and is no longer master was an intermediate master.
   - A host whose daemon restarted in between (another pid, or not running before) counts
     from its start.
-  - Routers of a daemon that does not report C(transitions) are not judged.
+  - Routers of a daemon that does not report C(transitions) are not judged, nor routers
+    that ran on no host before (their first election).
 positional: _input, after
 options:
   _input:
@@ -60,13 +61,14 @@ def vrrp_transitions(before, after):
     if not isinstance(before, Mapping) or not isinstance(after, Mapping):
         raise AnsibleFilterError("vrrp_transitions: input and after must be mappings by host")
     problems = []
+    existing = set().union(*(_routers(info) for info in before.values())) if before else set()
     for host in sorted(after):
         now, then = _routers(after[host]), _routers(before.get(host))
         info_then = before.get(host) or {}
         same_daemon = bool(then) and info_then.get("pid") == after[host].get("pid")
         for key, r in sorted(now.items(), key=str):
             counts = r.get("transitions")
-            if not isinstance(counts, Mapping):
+            if not isinstance(counts, Mapping) or key not in existing:
                 continue
             old = then.get(key) if same_daemon else None
             base = (old or {}).get("transitions") or {}

@@ -22,19 +22,19 @@ description:
     shortest, 6.1), so after each reload the master is the host of highest priority. The
     rules that keep it M until it becomes N, once; only hosts whose priority for the router
     changes are ordered (a new router counts as priority 0 before, a removed one after).
-  - N differs from M: N first (it preempts at once if its new priority beats M's), M last
+  - When N differs from M, N first (it preempts at once if its new priority beats M's), M last
     (its lowered priority makes N preempt, not a host in between), the others in between.
-  - N is M: first if its priority rises (it stays above every new priority), last if it
+  - When N is M, it goes first if its priority rises (it stays above every new priority), last if it
     falls (the others are lowered below it first).
-  - A router that runs nowhere yet (a new router): N first, so that it is master before any
+  - A router that runs nowhere yet (a new router), N first, so that it is master before any
     other host runs the router; as long as that orders no host both before and after
-    another (a fresh group whose routers prefer different hosts: the first election of a
+    another (a fresh group whose routers prefer different hosts; the first election of a
     new router is then not ordered).
   - A router with O(failover.vrrp.vrrp_config#module:routers[].preempt=false) is not
-    ordered: backups never take over from a running master (6.4.2), whatever the order.
+    ordered; backups never take over from a running master (6.4.2), whatever the order.
   - When two routers need opposite orders of the same hosts (one swaps its master from A
     to B, another from B to A), no order of whole-host reloads avoids an intermediate
-    master; the filter fails naming them: apply one change per run.
+    master; the filter fails, naming them (apply one change per run).
 positional: _input, desired
 options:
   _input:

@@ -11,7 +11,7 @@ version_added: 1.1.0
 short_description: List a fleet's unnecessary VRRP state changes between two readings
 description:
   - Takes each host's M(failover.vrrp.vrrp_info) result before a change and after it
-    (each router's C(transitions) counters: the states entered since its daemon started)
+    (each router's C(transitions) counters, the states entered since its daemon started)
     and lists what the change did not need; an empty list means none.
   - A change moves a virtual router's master at most once, from the old master to the
     one it has after. So only that host may have entered MASTER, once, and not at all if

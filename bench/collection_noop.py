@@ -2,8 +2,10 @@
 
 Builds a lab of N routers (failover.lab), a wheelhouse of this tree, an inventory like
 Molecule's (each namespace a host over the collection's netns connection, its own
-venv/config/socket/state folder, two virtual routers), runs `site` once to deploy, then
-times --runs more runs, which must report changed=0 on every host. Needs root.
+venv/config/socket/state folder, two virtual routers). Runs `site --check` on the fresh
+hosts (it must pass, report changes, and wait for nothing), `site` once to deploy, then
+times --runs more runs, which must report changed=0 on every host, as must a last
+`site --check`. Needs root.
 
     .venv/bin/python bench/collection_noop.py --routers 3 [--runs 2] [--forks 10]
 """
@@ -49,17 +51,27 @@ def inventory(lab: Lab, wheelhouse: Path) -> dict[str, object]:
     }}}  # fmt: skip
 
 
-def site(inv: Path, env: dict[str, str]) -> tuple[float, str]:
+def site(inv: Path, env: dict[str, str], *extra: str) -> tuple[float, str]:
     start = time.monotonic()
     playbook = str(Path(sys.executable).parent / "ansible-playbook")
     run = subprocess.run(
-        [playbook, "-i", str(inv), "failover.vrrp.site"],
+        [playbook, "-i", str(inv), "failover.vrrp.site", *extra],
         env=env, capture_output=True, text=True, check=False,
     )  # fmt: skip
     took = time.monotonic() - start
     if run.returncode != 0:
         raise SystemExit(f"site failed:\n{run.stdout[-4000:]}\n{run.stderr[-2000:]}")
     return took, run.stdout
+
+
+def changed_counts(out: str) -> list[str]:
+    return re.findall(r" changed=(\d+)", out)
+
+
+def require_noop(out: str, routers: int) -> None:
+    changed = changed_counts(out)
+    if len(changed) != routers or any(c != "0" for c in changed):
+        raise SystemExit(f"not a no-op run: changed={changed}\n{out[-3000:]}")
 
 
 def main() -> None:
@@ -80,16 +92,20 @@ def main() -> None:
         env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(ROOT), ANSIBLE_FORKS=str(args.forks),
                    ANSIBLE_PIPELINING="1", ANSIBLE_HOST_KEY_CHECKING="0",
                    ANSIBLE_NOCOLOR="1")  # fmt: skip
+        fresh_check, out = site(inv, env, "--check")
+        if "0" in changed_counts(out):
+            raise SystemExit(f"check mode on fresh hosts reported no change:\n{out[-3000:]}")
         first, _ = site(inv, env)
         times = []
         for _ in range(args.runs):
             took, out = site(inv, env)
-            changed = re.findall(r" changed=(\d+)", out)
-            if len(changed) != args.routers or any(c != "0" for c in changed):
-                raise SystemExit(f"not a no-op run: changed={changed}\n{out[-3000:]}")
+            require_noop(out, args.routers)
             times.append(took)
+        last_check, out = site(inv, env, "--check")
+        require_noop(out, args.routers)
         print(json.dumps({
-            "routers": args.routers, "deploy_s": round(first, 1),
+            "routers": args.routers, "fresh_check_s": round(fresh_check, 1),
+            "deploy_s": round(first, 1), "uptodate_check_s": round(last_check, 1),
             "noop_s": [round(t, 1) for t in times],
             "noop_median_s": round(statistics.median(times), 1),
         }))  # fmt: skip

@@ -97,6 +97,7 @@ class RouterStatus(TypedDict):
     # periods with another master on the LAN (a healed split, a preemption): router.py
     dual_master_periods: int
     drops: dict[str, int]  # dropped adverts by reason, sorted by reason
+    transitions: dict[str, int]  # state changes since the daemon started, by the state entered
 
 
 class InterfaceStatus(TypedDict):

@@ -39,6 +39,7 @@ ROUTER: RouterStatus = {
     "send_errors": 0,
     "dual_master_periods": 0,
     "drops": {},
+    "transitions": {"BACKUP": 1, "MASTER": 1},
 }
 INTERFACE: InterfaceStatus = {
     "name": "eth0",

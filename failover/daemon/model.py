@@ -220,6 +220,7 @@ class Router:
             "send_errors": self.send_errors,
             "dual_master_periods": core.dual_master_periods,
             "drops": dict(sorted(self.drops.items())),
+            "transitions": dict(sorted(self.transitions.items())),
         }
 
 

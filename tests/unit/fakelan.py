@@ -66,6 +66,10 @@ class FakeLan:
         self._handle(name, actions)
         return actions
 
+    def reconfigure(self, name: str, config: RouterConfig) -> None:
+        """A reload of `name` with a new config for its router, applied in place."""
+        self._handle(name, self.router(name).reconfigure(config, self.now))
+
     def crash(self, name: str) -> None:
         """Power loss: the router vanishes without a priority-0 advert."""
         self.nodes[name].running = False

@@ -138,9 +138,7 @@ def vrrp_settled(info, fleet_ips, preferred=False, fleet=None, master=None, faul
         elif state == "BACKUP":
             problems.extend(f"{name}: BACKUP still holds VIP {v}" for v in vips if v in local)
             if should and seen_master != should:
-                problems.append(
-                    f"{name}: BACKUP sees master {r.get('master_ip')}, not {should}"
-                )
+                problems.append(f"{name}: BACKUP sees master {r.get('master_ip')}, not {should}")
             elif seen_master not in fleet_set:
                 problems.append(
                     f"{name}: BACKUP sees no master of the fleet ({r.get('master_ip')})"

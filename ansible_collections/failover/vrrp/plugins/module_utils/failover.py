@@ -43,6 +43,7 @@ ROUTER_STATUS_KEYS = (
     "send_errors",
     "dual_master_periods",
     "drops",
+    "transitions",
 )
 
 

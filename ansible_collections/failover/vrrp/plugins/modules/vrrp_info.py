@@ -210,6 +210,13 @@ routers:
           network split, or briefly a preemption); V(null) from a daemon without it.
       type: int
       sample: 0
+    transitions:
+      description:
+        - State changes since the daemon started, by the state entered (V(MASTER),
+          V(BACKUP), V(FAULT)); what P(failover.vrrp.vrrp_transitions#filter) compares
+          before and after a change. V(null) from a daemon without it.
+      type: dict
+      sample: {BACKUP: 1, MASTER: 1}
     drops:
       description: Dropped advertisements by reason (for example C(vrid), C(auth)).
       type: dict
@@ -242,6 +249,7 @@ routers:
       send_errors: 0
       dual_master_periods: 0
       drops: {}
+      transitions: {BACKUP: 1, MASTER: 1}
 interfaces:
   description:
     - The interfaces the daemon listens on, with the advertisements dropped there before

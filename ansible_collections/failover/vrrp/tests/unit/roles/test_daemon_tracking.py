@@ -113,8 +113,21 @@ def test_config_passes_them_to_vrrp_config():
 
 
 def test_the_group_is_checked_before_the_install():
-    names = [t["name"] for t in load("tasks/main.yml")]
-    check = names.index(
+    names = [
+        n
+        for t in load("tasks/main.yml")
+        for n in [t["name"]] + [b["name"] for b in t.get("block", [])]
+    ]
+    assert names.index("Validate and plan before touching any host") < names.index(
+        "Install the daemon"
+    )
+    plan = [t["name"] for t in load("tasks/plan.yml")]
+    check = plan.index(
         "Check the routers across the group (priorities, tracking weights, unicast peers)"
     )
-    assert check < names.index("Install the daemon")
+    # then every host's own config, and a failure anywhere stops every host
+    assert (
+        check
+        < plan.index("Validate this host's new config (whether it changes, the daemon's own check)")
+        < plan.index("Stop unless every host passed (nothing has been changed anywhere)")
+    )

@@ -58,7 +58,7 @@ def test_a_peer_without_facts_fails_the_group_check():
 
 
 def test_facts_are_gathered_before_the_group_check_only_for_unicast():
-    tasks = load("tasks/main.yml")
+    tasks = load("tasks/plan.yml")
     names = [t["name"] for t in tasks]
     gather = names.index("Learn the hosts' addresses for the unicast routers' peers")
     assert gather < names.index(

@@ -7,10 +7,12 @@ Applied once, at start-up, to the whole process (every thread); neither is set u
 asked, and a refusal (no CAP_SYS_NICE, or a cgroup without real-time budget) is logged
 as an error naming the key and the daemon runs on with the scheduling it has.
 
-The shipped systemd unit (failover/data/failover.service) allows neither SCHED_RR nor
-a negative nice: it has RestrictRealtime=yes and no CAP_SYS_NICE; a drop-in with
-`RestrictRealtime=no` and CAP_SYS_NICE added to CapabilityBoundingSet and
-AmbientCapabilities allows both.
+The shipped systemd unit (failover/data/failover.service) allows neither: it has
+RestrictRealtime=yes, no CAP_SYS_NICE, and its SystemCallFilter=~@resources denies
+sched_setscheduler and setpriority (any nice value). A drop-in with
+`RestrictRealtime=no`, CAP_SYS_NICE added to CapabilityBoundingSet (root needs no
+AmbientCapabilities) and `SystemCallFilter=sched_setscheduler setpriority` allows both;
+the failover.vrrp.daemon role's unit renders exactly that from its variables.
 The kernel's real-time throttling (/proc/sys/kernel/sched_rt_runtime_us, 95 % by
 default) still leaves the other tasks some CPU if the daemon ever spins.
 """

@@ -101,7 +101,17 @@ ROUTER_KEYS = (
     ("track", "track"),
     ("notify", "notify"),
 )
-SETTING_KEYS = ("control_socket", "garp_repeat", "garp_delay", "metrics_listen")
+SETTING_KEYS = (
+    "control_socket",
+    "control_group",
+    "garp_repeat",
+    "garp_delay",
+    "metrics_listen",
+    "realtime_priority",
+    "nice",
+)
+# the daemon's ranges of the whole-number settings it reads at start (failover/config.py)
+SETTING_RANGES = (("realtime_priority", 1, 99), ("nice", -20, 19))
 # the keys of a check (failover/tracking_config.py), in the order the daemon's README lists them
 CHECK_KEYS = (
     "type",
@@ -157,6 +167,21 @@ def checks_json(checks):
 def sync_groups_json(groups):
     """The top-level `sync_groups` list, None values left out."""
     return [_present(g, SYNC_GROUP_KEYS) for g in groups or []]
+
+
+def setting_problems(settings):
+    """The settings out of the daemon's range, one line each in the daemon's words
+    (`failover check` says the same), so that a module fails before it writes anything."""
+    problems = []
+    for key, lo, hi in SETTING_RANGES:
+        value = settings.get(key)
+        if value is None:
+            continue
+        if value < lo:
+            problems.append(f"{key}: must be at least {lo} (got {value})")
+        elif value > hi:
+            problems.append(f"{key}: must be at most {hi} (got {value})")
+    return problems
 
 
 def uses_object_form(routers, settings):

@@ -14,11 +14,12 @@ description:
     VRRPv3, RFC 5798, over IPv4 or IPv6, multicast or unicast) from structured
     parameters and writes it atomically (a temporary file in the same folder, validated,
     then renamed over the old one).
-  - Without any of O(control_socket), O(garp_repeat), O(garp_delay), O(metrics_listen), O(checks),
-    O(sync_groups), O(routers[].track) or O(routers[].notify) the file is a list of router
-    objects, the format of the original failover, so the file also works with it. With
-    any of them, the object form (C(checks), C(virtual_routers), C(sync_groups) and the
-    settings) is written.
+  - Without any of O(control_socket), O(control_group), O(garp_repeat), O(garp_delay),
+    O(metrics_listen), O(realtime_priority), O(nice), O(checks), O(sync_groups),
+    O(routers[].track) or O(routers[].notify) the file is a list of router objects, the
+    format of the original failover, so the file also works with it. With any of them,
+    the object form (C(checks), C(virtual_routers), C(sync_groups) and the settings) is
+    written.
   - Health tracking (O(checks), O(routers[].track), O(routers[].notify), O(sync_groups))
     is written under the daemon's own keys; what a valid check, weight or hook is, the
     daemon's C(failover check) decides, as for every other key.
@@ -29,7 +30,7 @@ description:
     address families and unicast keys are checked with the daemon's rules (the daemon's
     words, each prefixed with the router's place, for example
     C(routers[0].advert_interval)), so a wrong router fails even where the daemon is not
-    installed yet.
+    installed yet; so are the ranges of O(realtime_priority) and O(nice).
   - A router's O(routers[].unicast_peers) must not name one of this host's own addresses
     (read with C(ip -json addr)); the module fails naming the router and the address.
   - Idempotent, the file is left untouched when its JSON content already equals the
@@ -215,6 +216,41 @@ options:
         example V(127.0.0.1:9165) or V([::1]:9165) (object form). Off when unset.
       - The daemon reads it at start only; a change takes a restart.
     type: str
+  control_group:
+    description:
+      - A group whose members may use C(failover status) and C(failover events) on the
+        control socket, the daemon's C(control_group) (object form); the socket is then
+        created 0660 in that group instead of 0600 root. C(reload) stays root's.
+      - The group must exist on the host (C(failover check) says so). The daemon cannot
+        chown, so under systemd it must run with C(Group=) that group; the
+        failover.vrrp.daemon role's unit does when C(failover_daemon_control_group) is set.
+      - The daemon reads it at start only; a change takes a restart (a reload warns and
+        keeps the old group).
+    type: str
+  realtime_priority:
+    description:
+      - Run the daemon with the real-time policy SCHED_RR at this priority, V(1) to
+        V(99), so that its timers fire on time on a busy host (the daemon's
+        C(realtime_priority), keepalived's C(vrrp_rt_priority); object form). The
+        normal policy when unset.
+      - Applied once, when the daemon starts; a reload leaves the running scheduling as
+        it is (and warns), a change takes a restart.
+      - Needs CAP_SYS_NICE and, under systemd, C(RestrictRealtime=no) and the
+        C(sched_setscheduler) system call allowed; without them the daemon logs an error
+        naming the key and runs on without it. The failover.vrrp.daemon role's unit
+        allows it when C(failover_daemon_realtime_priority) is set.
+    type: int
+  nice:
+    description:
+      - The daemon's nice value, V(-20) to V(19) (the daemon's C(nice), keepalived's
+        C(vrrp_priority); object form). Left as it is when unset.
+      - Applied once, when the daemon starts; a reload leaves it as it is (and warns), a
+        change takes a restart.
+      - Under systemd the C(setpriority) system call must be allowed, and a value below
+        V(0) needs CAP_SYS_NICE; without them the daemon logs an error naming the key
+        and runs on without it. The failover.vrrp.daemon role's unit allows it when
+        C(failover_daemon_nice) is set.
+    type: int
   validate:
     description:
       - Validate the new content with C(failover check) before writing it.
@@ -279,6 +315,18 @@ EXAMPLES = r"""
         interface: eth0
         addresses: [192.0.2.254/24]
   register: cfg
+
+# The daemon's systemd unit must allow SCHED_RR and run with Group=monitoring
+# (the failover.vrrp.daemon role's unit does, from its variables).
+- name: Real-time timers on a busy host; members of monitoring may read the status
+  failover.vrrp.vrrp_config:
+    failover_command: /opt/failover/bin/failover
+    control_group: monitoring
+    realtime_priority: 10
+    routers:
+      - vrid: 51
+        interface: eth0
+        addresses: [192.0.2.254/24]
 
 - name: A firewall pair guarding its web service, both sides moving together
   failover.vrrp.vrrp_config:
@@ -390,6 +438,7 @@ from ansible_collections.failover.vrrp.plugins.module_utils.failover import (
     local_addresses,
     redact,
     render,
+    setting_problems,
 )
 from ansible_collections.failover.vrrp.plugins.module_utils.vrrp_v3 import (
     own_peers,
@@ -496,6 +545,13 @@ def check_routers(module, routers):
         module.fail_json(msg="invalid routers:\n" + "\n".join(problems))
 
 
+def check_settings(module, params):
+    """The daemon's ranges of the settings it reads at start, before anything is written."""
+    problems = setting_problems(params)
+    if problems:
+        module.fail_json(msg="invalid settings:\n" + "\n".join(problems))
+
+
 def validate(module, command, content, directory):
     """Run `failover check` on the content in a temporary file; return its stdout lines."""
     fd, tmp = tempfile.mkstemp(prefix=".vrrp-config-check.", suffix=".json", dir=directory)
@@ -544,6 +600,9 @@ def main():
             garp_repeat=dict(type="int"),
             garp_delay=dict(type="float"),
             metrics_listen=dict(type="str"),
+            control_group=dict(type="str"),
+            realtime_priority=dict(type="int"),
+            nice=dict(type="int"),
             checks=dict(type="dict"),
             sync_groups=dict(type="list", elements="dict", options=SYNC_GROUP_SPEC),
             validate=dict(type="bool", default=True),
@@ -561,6 +620,7 @@ def main():
     if not p["routers"]:
         module.fail_json(msg="routers must list at least one virtual router")
     check_routers(module, p["routers"])
+    check_settings(module, p)
 
     desired = build_config(p["routers"], dict(p, checks=typed_checks(module, p["checks"])))
     content = render(desired)

@@ -35,6 +35,10 @@ def test_build_config_list_or_object():
     assert doc == {"virtual_routers": [router_json(r)], "garp_repeat": 2}
     doc = build_config([r], {"metrics_listen": "127.0.0.1:9165"})
     assert doc == {"virtual_routers": [router_json(r)], "metrics_listen": "127.0.0.1:9165"}
+    unset = {"control_group": None, "realtime_priority": None, "nice": None}
+    assert build_config([r], unset) == [router_json(r)]
+    doc = build_config([r], dict(unset, nice=0))  # 0 is a value, not `unset`
+    assert doc == {"virtual_routers": [router_json(r)], "nice": 0}
 
 
 def test_redact_nested():

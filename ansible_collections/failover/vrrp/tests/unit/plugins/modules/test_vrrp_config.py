@@ -226,3 +226,124 @@ def test_present_needs_routers(run_module, cfg):
     assert res["failed"] is True
     assert "routers" in res["msg"]
     assert not cfg.exists()
+
+
+# -- the settings the daemon reads at start: control_group, realtime_priority, nice -------
+
+START_SETTINGS = {"control_group": "root", "realtime_priority": 10, "nice": -5}
+
+
+def test_start_settings_land_in_the_object_form(run_module, cfg):
+    res = run_module(vrrp_config.main, args(cfg, **START_SETTINGS))
+    doc = json.loads(cfg.read_text())
+    assert doc == {
+        "virtual_routers": [
+            {
+                "name": "VR_1",
+                "vrid": 51,
+                "interface_name": "eth0",
+                "ip_addresses": ["192.0.2.254/24"],
+            }
+        ],
+        **START_SETTINGS,
+    }
+    assert res["config"] == doc
+
+
+@pytest.mark.parametrize("key", sorted(START_SETTINGS))
+def test_each_start_setting_alone_makes_the_object_form(run_module, cfg, key):
+    run_module(vrrp_config.main, args(cfg, **{key: START_SETTINGS[key]}))
+    assert json.loads(cfg.read_text())[key] == START_SETTINGS[key]
+
+
+def test_nice_zero_is_written(run_module, cfg):
+    """0 is a value (the daemon sets it), not `unset`."""
+    run_module(vrrp_config.main, args(cfg, nice=0))
+    assert json.loads(cfg.read_text())["nice"] == 0
+
+
+def test_unset_start_settings_keep_the_original_list_form(run_module, cfg):
+    unset = dict.fromkeys(START_SETTINGS)  # what the role passes as omit/None
+    run_module(vrrp_config.main, args(cfg, **unset))
+    assert isinstance(json.loads(cfg.read_text()), list)
+
+
+@pytest.mark.parametrize("check_mode", [False, True])
+@pytest.mark.parametrize(
+    ("setting", "why"),
+    [
+        ({"realtime_priority": 0}, "realtime_priority: must be at least 1 (got 0)"),
+        ({"realtime_priority": 100}, "realtime_priority: must be at most 99 (got 100)"),
+        ({"nice": -21}, "nice: must be at least -20 (got -21)"),
+        ({"nice": 20}, "nice: must be at most 19 (got 20)"),
+    ],
+)
+def test_out_of_range_fails_before_the_daemon_is_asked(
+    run_module, cfg, tmp_path, check_mode, setting, why
+):
+    asked = tmp_path / "asked"
+    fake = tmp_path / "failover"  # a `failover check` that accepts all, and notes it ran
+    fake.write_text(f"#!/bin/sh\ntouch {asked}\nexit 0\n")
+    fake.chmod(0o755)
+    res = run_module(
+        vrrp_config.main,
+        args(cfg, validate=True, failover_command=str(fake), **setting),
+        check_mode=check_mode,
+    )
+    assert res["failed"] is True
+    assert res["msg"].splitlines() == ["invalid settings:", why]
+    assert not cfg.exists() and not asked.exists()
+
+
+def test_every_out_of_range_setting_is_named_at_once(run_module, cfg):
+    res = run_module(vrrp_config.main, args(cfg, realtime_priority=-1, nice=40))
+    assert res["msg"].splitlines() == [
+        "invalid settings:",
+        "realtime_priority: must be at least 1 (got -1)",
+        "nice: must be at most 19 (got 40)",
+    ]
+
+
+@pytest.mark.parametrize(
+    "edge", [{"realtime_priority": 1, "nice": -20}, {"realtime_priority": 99, "nice": 19}]
+)
+def test_the_daemon_accepts_the_written_start_settings(run_module, cfg, edge):
+    """The real `failover check` on the produced file, at both ends of each range."""
+    settings = dict(START_SETTINGS, **edge)
+    res = run_module(
+        vrrp_config.main, args(cfg, validate=True, failover_command=needs_failover(), **settings)
+    )
+    assert res["validated"] is True, res.get("msg")
+    assert {k: json.loads(cfg.read_text())[k] for k in settings} == settings
+
+
+def test_the_daemon_refuses_a_group_that_does_not_exist(run_module, cfg):
+    res = run_module(
+        vrrp_config.main,
+        args(cfg, validate=True, failover_command=needs_failover(), control_group="no-such-grp"),
+    )
+    assert res["failed"] is True
+    assert "control_group: group 'no-such-grp' does not exist" in res["msg"]
+    assert not cfg.exists()
+
+
+def test_the_settings_and_ranges_are_the_daemons():
+    """The module's setting keys are the daemon's global keys, and its early range check
+    draws the line where the daemon's schema does."""
+    config = pytest.importorskip("failover.config")
+    import voluptuous as vol
+    import yaml
+
+    from ansible_collections.failover.vrrp.plugins.module_utils import failover as utils
+
+    schema = {str(k): v for k, v in config.SETTINGS_SCHEMA.items()}
+    assert set(utils.SETTING_KEYS) == set(schema)
+    assert set(utils.SETTING_KEYS) <= set(yaml.safe_load(vrrp_config.DOCUMENTATION)["options"])
+    for key, lo, hi in utils.SETTING_RANGES:
+        for inside in (lo, hi):
+            assert schema[key](inside) == inside
+            assert utils.setting_problems({key: inside}) == []
+        for outside in (lo - 1, hi + 1):
+            with pytest.raises(vol.Invalid):
+                schema[key](outside)
+            assert len(utils.setting_problems({key: outside})) == 1

@@ -108,6 +108,7 @@ def main() -> None:
             "deploy_s": round(first, 1), "uptodate_check_s": round(last_check, 1),
             "noop_s": [round(t, 1) for t in times],
             "noop_median_s": round(statistics.median(times), 1),
+            "load_average": os.getloadavg()[0], "forks": args.forks,
         }))  # fmt: skip
 
 

@@ -60,7 +60,8 @@ def site(inv: Path, env: dict[str, str], *extra: str) -> tuple[float, str]:
     )  # fmt: skip
     took = time.monotonic() - start
     if run.returncode != 0:
-        raise SystemExit(f"site failed:\n{run.stdout[-4000:]}\n{run.stderr[-2000:]}")
+        fatal = "\n".join(re.findall(r"(?m)^TASK \[.*\n(?:.*\n)*?fatal:.*$", run.stdout))
+        raise SystemExit(f"site failed:\n{run.stdout[-4000:]}\n{run.stderr[-2000:]}\n{fatal}")
     return took, run.stdout
 
 

@@ -36,7 +36,23 @@ def test_the_plan_validates_the_parameters_the_config_task_writes():
     differ = {k for k in config if plan[k] != config[k]}
     assert differ == {"failover_command"}
     assert "failover_daemon_command" in plan["failover_command"]
-    assert config["failover_command"] == "{{ failover_daemon_command }}"
+
+
+@pytest.mark.parametrize(
+    ("check_mode", "installed_rc", "passed"),
+    [(False, 3, "/v/bin/failover"), (False, 0, "/v/bin/failover"), (True, 0, "/v/bin/failover"),
+     (True, 3, OMIT)],
+)  # fmt: skip
+def test_the_config_task_validates_with_the_installed_daemon(check_mode, installed_rc, passed):
+    """It writes after the install, so with the installed daemon; in check mode on a fresh
+    host nothing was installed, and it validates as the plan did (without)."""
+    expression = vrrp_config_params("tasks/config.yml")["failover_command"]
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined)
+    rendered = env.from_string(expression).render({
+        "failover_daemon_command": "/v/bin/failover", "ansible_check_mode": check_mode,
+        "failover_daemon_installed_marker": {"rc": installed_rc}, "omit": OMIT,
+    })  # fmt: skip
+    assert rendered.strip() == passed
 
 
 @pytest.mark.parametrize("tasks", ["tasks/config.yml", "tasks/plan.yml"])

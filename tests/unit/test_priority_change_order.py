@@ -254,3 +254,61 @@ def test_a_new_router_beside_a_moving_one_yields_to_the_move() -> None:
     assert rank["r2"] < rank["r1"]
     apply(group, new, batches(rank))
     assert group.masters_entered("VR_1") == ["r2"]
+
+
+def with_addresses(
+    want: Mapping[str, Sequence[Mapping[str, Any]]], extra: Mapping[str, str]
+) -> dict[str, list[dict[str, Any]]]:
+    """`want` with each named router's address list grown by one address."""
+    return {
+        h: [
+            dict(
+                r,
+                addresses=[f"192.0.2.{200 + r['vrid']}/24"]
+                + ([extra[r["name"]]] if r["name"] in extra else []),
+            )
+            for r in rs
+        ]
+        for h, rs in want.items()
+    }
+
+
+def status_with_addresses(status: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        h: dict(
+            info,
+            routers=[dict(r, addresses=[f"192.0.2.{200 + r['vrid']}"]) for r in info["routers"]],
+        )
+        for h, info in status.items()
+    }
+
+
+def test_a_new_address_reloads_every_host_of_the_router_in_one_rank() -> None:
+    """RFC 3768 7.1: hosts with different address lists drop each other's adverts."""
+    old = {"VR_1": {"r1": 200, "r2": 190, "r3": 180}, "VR_2": {"r1": 180, "r2": 200, "r3": 190}}
+    group = Group(old)
+    want = with_addresses(desired(old), {"VR_1": "192.0.2.99/24"})
+    rank = vrrp_reload_order(status_with_addresses(group.status()), want)
+    assert set(rank.values()) == {0}
+
+
+def test_a_new_address_beside_a_priority_move_on_other_hosts_keeps_both() -> None:
+    """VR_1 (r1, r2) gains an address while VR_2's master moves from r2 to r3, a host
+    without VR_1: r1 and r2 share a rank, and r3 still goes before r2."""
+    old = {"VR_1": {"r1": 200, "r2": 190}, "VR_2": {"r2": 200, "r3": 190}}
+    new = {"VR_1": {"r1": 200, "r2": 190}, "VR_2": {"r2": 190, "r3": 200}}
+    group = Group(old)
+    want = with_addresses(desired(new), {"VR_1": "192.0.2.99/24"})
+    rank = vrrp_reload_order(status_with_addresses(group.status()), want)
+    assert rank["r1"] == rank["r2"]
+    assert rank["r3"] < rank["r2"]
+
+
+def test_a_new_address_and_a_master_move_on_the_same_hosts_are_refused() -> None:
+    old = {"VR_1": {"r1": 200, "r2": 190, "r3": 180}, "VR_2": {"r1": 180, "r2": 200, "r3": 190}}
+    new = {"VR_1": old["VR_1"], "VR_2": {"r1": 180, "r2": 190, "r3": 200}}
+    group = Group(old)
+    want = with_addresses(desired(new), {"VR_1": "192.0.2.99/24"})
+    with pytest.raises(AnsibleFilterError, match=r"eth0 VRID 51 changes its addresses.*r3 must "
+                       r"reload before r2 .*two runs"):  # fmt: skip
+        vrrp_reload_order(status_with_addresses(group.status()), want)

@@ -35,6 +35,11 @@ description:
   - When two routers need opposite orders of the same hosts (one swaps its master from A
     to B, another from B to A), no order of whole-host reloads avoids an intermediate
     master; the filter fails, naming them (apply one change per run).
+  - A running router whose address list changes is reloaded on all its hosts in one
+    rank, because a host with the new list and one with the old drop each other's adverts
+    (RFC 3768 7.1, RFC 5798 7.1) and both become master. When that router's hosts must also
+    be ordered (another router's master moves among them), the filter fails, naming
+    both (apply the addresses and the priorities in two runs).
 positional: _input, desired
 options:
   _input:
@@ -61,6 +66,7 @@ _value:
   type: dict
 """
 
+import ipaddress
 from collections.abc import Mapping
 
 from ansible.errors import AnsibleFilterError
@@ -68,6 +74,18 @@ from ansible.errors import AnsibleFilterError
 
 def _key(router):
     return (router.get("interface") or router.get("interface_name"), router.get("vrid"))
+
+
+def _addresses(router):
+    """The router's virtual addresses as a set (canonical, without prefix length)."""
+    out = set()
+    for a in router.get("addresses") or []:
+        text = str(a).split("/", 1)[0]
+        try:
+            out.add(str(ipaddress.ip_address(text)))
+        except ValueError:
+            out.add(text.lower())
+    return frozenset(out)
 
 
 def _label(key):
@@ -111,53 +129,84 @@ def _reaches(before, start, goal):
     return False
 
 
+def _together(old_addrs, new_addrs, hosts):
+    """Router key -> the hosts that must reload in one rank: those that run the router
+    now and keep it, when its address list changes on any of them."""
+    out = {}
+    for key, now in old_addrs.items():
+        keep = sorted(h for h in now if h in new_addrs.get(key, {}) and h in hosts)
+        if any(now[h] != new_addrs[key][h] for h in keep) and len(keep) > 1:
+            out[key] = keep
+    return out
+
+
 def vrrp_reload_order(current, desired):
     if not isinstance(current, Mapping) or not isinstance(desired, Mapping):
         raise AnsibleFilterError("vrrp_reload_order: input and desired must be mappings by host")
     old, new, masters, preempt = {}, {}, {}, {}
+    old_addrs, new_addrs = {}, {}
     for host, info in current.items():
         if isinstance(info, Mapping) and info.get("running"):
             for r in info.get("routers") or []:
                 old.setdefault(_key(r), {})[host] = int(r.get("priority") or 0)
+                old_addrs.setdefault(_key(r), {})[host] = _addresses(r)
                 if r.get("state") == "MASTER":
                     masters[_key(r)] = host
     for host, routers in desired.items():
         for r in routers or []:
             new.setdefault(_key(r), {})[host] = int(r.get("priority") or 0)
+            new_addrs.setdefault(_key(r), {})[host] = _addresses(r)
             on = r.get("preempt", r.get("preempt_mode", True)) is not False
             preempt[_key(r)] = preempt.get(_key(r), True) and on
-    before = {h: set() for h in desired}  # host -> hosts that must reload before it
+    # hosts that must share a rank are one node of the ordering (`rep`)
+    rep = {h: h for h in desired}
+    together = _together(old_addrs, new_addrs, rep)
+    for hosts in together.values():
+        merged = {rep[h] for h in hosts}
+        for h, r in rep.items():
+            if r in merged:
+                rep[h] = min(merged)
+    before = {r: set() for r in set(rep.values())}  # node -> nodes that must reload before it
     why, soft = {}, []
     for key in sorted(set(old) | set(new), key=str):
         for first, then in _edges(
             key, old.get(key, {}), new.get(key, {}), masters.get(key), preempt.get(key, True)
         ):
-            if first in before and then in before:
-                if key in old:  # a running router: its master must move once at most
-                    before[then].add(first)
-                else:  # a new router: its master first, unless that makes a cycle
-                    soft.append((first, then))
-                why.setdefault((first, then), _label(key))
-    for first, then in soft:
-        if not _reaches(before, first, then):
-            before[then].add(first)
-    rank, level, left = {}, 0, dict(before)
+            if first in rep and then in rep:
+                a, b = rep[first], rep[then]
+                why.setdefault((a, b), f"{first} before {then} ({_label(key)})")
+                if key not in old:  # a new router: its master first, unless that makes a cycle
+                    soft.append((a, b))
+                elif a == b:
+                    shared = next(k for k, hs in together.items() if first in hs and then in hs)
+                    raise AnsibleFilterError(
+                        f"vrrp_reload_order: {_label(shared)} changes its addresses, so "
+                        f"{', '.join(together[shared])} must reload together (a host with "
+                        "the new list and one with the old drop each other's adverts, RFC "
+                        f"3768 7.1, and both become master), but {first} must reload before "
+                        f"{then} ({_label(key)}'s master moves). Apply the change in two "
+                        "runs (the addresses first, then the priorities)."
+                    )
+                else:  # a running router: its master must move once at most
+                    before[b].add(a)
+    for a, b in soft:
+        if a != b and not _reaches(before, a, b):
+            before[b].add(a)
+    node_rank, level, left = {}, 0, dict(before)
     while left:
-        ready = sorted(h for h, deps in left.items() if not deps - set(rank))
+        ready = sorted(n for n, deps in left.items() if not deps - set(node_rank))
         if not ready:
-            cycle = sorted(
-                f"{a} before {b} ({why[(a, b)]})" for b in left for a in left[b] if a in left
-            )
+            cycle = sorted(why[(a, b)] for b in left for a in left[b] if a in left)
             raise AnsibleFilterError(
                 "vrrp_reload_order: no order of host reloads avoids an intermediate master: "
                 + "; ".join(cycle)
                 + ". Apply the change in two runs (one of these routers' priorities first)."
             )
-        for h in ready:
-            rank[h] = level
-            del left[h]
+        for n in ready:
+            node_rank[n] = level
+            del left[n]
         level += 1
-    return rank
+    return {h: node_rank[rep[h]] for h in desired}
 
 
 class FilterModule:

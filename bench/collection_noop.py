@@ -60,9 +60,20 @@ def site(inv: Path, env: dict[str, str], *extra: str) -> tuple[float, str]:
     )  # fmt: skip
     took = time.monotonic() - start
     if run.returncode != 0:
-        fatal = "\n".join(re.findall(r"(?m)^TASK \[.*\n(?:.*\n)*?fatal:.*$", run.stdout))
-        raise SystemExit(f"site failed:\n{run.stdout[-4000:]}\n{run.stderr[-2000:]}\n{fatal}")
+        raise SystemExit(f"site failed:\n{run.stdout[-4000:]}\n{run.stderr[-2000:]}\n"
+                         + "\n".join(failed_tasks(run.stdout)))  # fmt: skip
     return took, run.stdout
+
+
+def failed_tasks(out: str) -> list[str]:
+    """Each `fatal:` line of a play's output, after the name of its task."""
+    task, found = "", []
+    for line in out.splitlines():
+        if line.startswith("TASK ["):
+            task = line.rstrip(" *")
+        elif line.startswith("fatal:"):
+            found.append(f"{task}\n{line}")
+    return found
 
 
 def changed_counts(out: str) -> list[str]:
